@@ -1,0 +1,3 @@
+from riskloop.entrypoints.cli import main
+
+main()

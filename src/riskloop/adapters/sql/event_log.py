@@ -1,0 +1,150 @@
+"""The append-only event log: one row per accepted event, idempotent on ``event_id``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from riskloop.adapters.sql._dialect import chunks, insert_ignoring_conflicts
+from riskloop.adapters.sql.schema import event_log
+from riskloop.domain.events import AppendOutcome, AppendStatus, SealedBox, StoredEvent
+from riskloop.errors import ConflictError, StorageError
+
+_CONFLICT = "event_id already used with a different body"
+
+
+def _row_params(ev: StoredEvent, now: datetime) -> dict[str, Any]:
+    box = ev.pii
+    return {
+        "event_id": ev.event_id,
+        "event_type": ev.event_type,
+        "schema_version": ev.schema_version,
+        "occurred_at": ev.occurred_at,
+        "ingested_at": now,
+        "fingerprint": ev.fingerprint,
+        "source": ev.source[:256],
+        "data": ev.data,
+        "pii_ciphertext": box.ciphertext if box else None,
+        "pii_wrapped_key": box.wrapped_key if box else None,
+        "pii_key_version": box.key_version if box else None,
+    }
+
+
+def _to_event(row: Row[Any]) -> StoredEvent:
+    box = (
+        SealedBox(row.pii_ciphertext, row.pii_wrapped_key, row.pii_key_version)
+        if row.pii_ciphertext is not None
+        else None
+    )
+    return StoredEvent(
+        event_id=row.event_id,
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        occurred_at=row.occurred_at,
+        data=row.data,
+        pii=box,
+        fingerprint=row.fingerprint,
+        source=row.source,
+        ingested_at=row.ingested_at,
+        seq=row.seq,
+    )
+
+
+def _fingerprints(conn: Connection, ids: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for part in chunks(ids):
+        q = select(event_log.c.event_id, event_log.c.fingerprint).where(
+            event_log.c.event_id.in_(part)
+        )
+        found.update({r.event_id: r.fingerprint for r in conn.execute(q)})
+    return found
+
+
+class SqlEventLog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def append(self, events: Sequence[StoredEvent], *, atomic: bool) -> list[AppendOutcome]:
+        if not events:
+            return []
+        try:
+            with self.engine.begin() as conn:
+                return self._append(conn, events, atomic=atomic)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"event log write failed: {type(exc).__name__}") from exc
+
+    def _append(
+        self, conn: Connection, events: Sequence[StoredEvent], *, atomic: bool
+    ) -> list[AppendOutcome]:
+        known = _fingerprints(conn, list({e.event_id for e in events}))
+        status: list[AppendStatus | None] = []
+        fresh: list[StoredEvent] = []
+        for ev in events:
+            fp = known.get(ev.event_id)
+            if fp is None:
+                known[ev.event_id] = ev.fingerprint
+                fresh.append(ev)
+                status.append(None)
+            else:
+                status.append(
+                    AppendStatus.DUPLICATE if fp == ev.fingerprint else AppendStatus.CONFLICT
+                )
+        self._refuse_conflicts(events, status, atomic)
+        seqs: dict[str, int] = {}
+        if fresh:
+            now = datetime.now(UTC)
+            stmt = insert_ignoring_conflicts(conn, event_log, "event_id").returning(
+                event_log.c.event_id, event_log.c.seq
+            )
+            rows = conn.execute(stmt, [_row_params(e, now) for e in fresh]).all()
+            seqs = {r.event_id: r.seq for r in rows}
+            raced = [e.event_id for e in fresh if e.event_id not in seqs]
+            if raced:
+                # Another writer stored these ids between our read and our insert.
+                winners = _fingerprints(conn, raced)
+                for i, ev in enumerate(events):
+                    if status[i] is None and ev.event_id in winners:
+                        same = winners[ev.event_id] == ev.fingerprint
+                        status[i] = AppendStatus.DUPLICATE if same else AppendStatus.CONFLICT
+                self._refuse_conflicts(events, status, atomic)
+        out = []
+        claimed: set[str] = set()
+        for ev, st in zip(events, status, strict=True):
+            if st is None and ev.event_id not in claimed:
+                claimed.add(ev.event_id)
+                out.append(AppendOutcome(ev.event_id, AppendStatus.ACCEPTED, seqs[ev.event_id]))
+            else:
+                out.append(AppendOutcome(ev.event_id, st or AppendStatus.DUPLICATE))
+        return out
+
+    @staticmethod
+    def _refuse_conflicts(
+        events: Sequence[StoredEvent], status: list[AppendStatus | None], atomic: bool
+    ) -> None:
+        if atomic:
+            for ev, st in zip(events, status, strict=True):
+                if st is AppendStatus.CONFLICT:
+                    raise ConflictError("event", ev.event_id, _CONFLICT)
+
+    def get(self, event_id: str) -> StoredEvent | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(event_log).where(event_log.c.event_id == event_id)).first()
+        return _to_event(row) if row else None
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(event_log)).scalar_one())
+
+    def scan(self, *, after_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        q = (
+            select(event_log)
+            .where(event_log.c.seq > after_seq)
+            .order_by(event_log.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_to_event(r) for r in conn.execute(q)]

@@ -1,0 +1,86 @@
+"""The SQL schema (SQLAlchemy Core). Alembic migrations in ``migrations/`` create it; this
+module is what the code reads and writes through."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import DateTime
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware in, UTC stored, timezone-aware out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Id64 = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only autoincrements INTEGER
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+metadata = MetaData()
+
+event_log = Table(
+    "event_log",
+    metadata,
+    Column("seq", Id64, primary_key=True, autoincrement=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("event_type", String(32), nullable=False),
+    Column("schema_version", SmallInteger, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("ingested_at", UtcDateTime, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("source", String(256), nullable=False),
+    Column("data", Json, nullable=False),
+    Column("pii_ciphertext", LargeBinary, nullable=True),
+    Column("pii_wrapped_key", LargeBinary, nullable=True),
+    Column("pii_key_version", Integer, nullable=True),
+    Index("ix_event_log_type_time", "event_type", "occurred_at"),
+    Index("ix_event_log_pii_key_version", "pii_key_version"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("source", String(256), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    Column("payload_ciphertext", LargeBinary, nullable=False),
+    Column("payload_wrapped_key", LargeBinary, nullable=False),
+    Column("payload_key_version", Integer, nullable=False),
+    Index("ix_dead_letters_key_version", "payload_key_version"),
+)

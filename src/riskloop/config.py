@@ -1,0 +1,167 @@
+"""Settings: read once from ``RISKLOOP_*`` environment variables, then frozen.
+
+This is the only module that reads the environment. Defaults give the embedded mode: one
+process, a SQLite file and a keyring file in a data directory. An invalid or unknown setting
+raises :class:`~riskloop.errors.ConfigError` naming the variable, which stops start-up.
+
+>>> s = Settings.from_env({"RISKLOOP_DATA_DIR": "/tmp/rl"})
+>>> s.database_url.get()
+'sqlite:////tmp/rl/riskloop.db'
+>>> s.database_url
+Secret('**********')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
+
+from riskloop.errors import ConfigError
+
+T = TypeVar("T")
+PREFIX = "RISKLOOP_"
+
+
+class Secret(Generic[T]):
+    """A value that never shows in ``repr``, ``str`` or logs; call :meth:`get` to use it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: T) -> None:
+        self._value = value
+
+    def get(self) -> T:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in {"1", "true", "yes", "on"}:
+        return True
+    if low in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _int_between(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError("expected an integer") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"expected an integer from {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _upper_choice(*options: str) -> Callable[[str], str]:
+    inner = _choice(*(o.lower() for o in options))
+    return lambda raw: inner(raw).upper()
+
+
+def _database_url(raw: str) -> Secret[str]:
+    scheme = urlsplit(raw).scheme
+    if scheme.startswith("postgres"):
+        # One driver for PostgreSQL: psycopg 3.
+        return Secret("postgresql+psycopg://" + raw.split("://", 1)[1])
+    if scheme == "sqlite":
+        return Secret(raw)
+    raise ValueError("expected a sqlite:/// or postgresql:// URL")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting riskloop reads, with its environment variable in ``metadata``."""
+
+    data_dir: Path = field(
+        default=Path("riskloop-data"), metadata={"env": "DATA_DIR", "parse": Path}
+    )
+    database_url: Secret[str] = field(
+        default=Secret(""), metadata={"env": "DATABASE_URL", "parse": _database_url}
+    )
+    keyring_path: Path = field(default=Path(""), metadata={"env": "KEYRING_PATH", "parse": Path})
+    auto_migrate: bool = field(default=True, metadata={"env": "AUTO_MIGRATE", "parse": _bool})
+    sqlite_synchronous: str = field(
+        default="FULL",
+        metadata={"env": "SQLITE_SYNCHRONOUS", "parse": _upper_choice("FULL", "NORMAL")},
+    )
+    host: str = field(default="127.0.0.1", metadata={"env": "HOST", "parse": str})
+    port: int = field(default=8000, metadata={"env": "PORT", "parse": _int_between(1, 65535)})
+    log_level: str = field(
+        default="INFO",
+        metadata={"env": "LOG_LEVEL", "parse": _upper_choice("DEBUG", "INFO", "WARNING", "ERROR")},
+    )
+    log_format: str = field(
+        default="text", metadata={"env": "LOG_FORMAT", "parse": _choice("text", "json")}
+    )
+    max_batch: int = field(
+        default=1000, metadata={"env": "MAX_BATCH", "parse": _int_between(1, 100_000)}
+    )
+    max_body_bytes: int = field(
+        default=5 * 1024 * 1024,
+        metadata={"env": "MAX_BODY_BYTES", "parse": _int_between(1024, 1024**3)},
+    )
+
+    def __post_init__(self) -> None:
+        # Paths that default to the data directory are filled in here so that one setting
+        # (RISKLOOP_DATA_DIR) moves everything.
+        if not self.database_url.get():
+            url = f"sqlite:///{(self.data_dir / 'riskloop.db').as_posix()}"
+            object.__setattr__(self, "database_url", Secret(url))
+        if self.keyring_path == Path(""):
+            object.__setattr__(self, "keyring_path", self.data_dir / "keyring.json")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.get().startswith("sqlite")
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Environment variable name -> settings field name."""
+        return {PREFIX + f.metadata["env"]: f.name for f in fields(cls)}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        known = cls.variables()
+        unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in known)
+        if unknown:
+            raise ConfigError(unknown[0], "unknown setting (check the spelling)")
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = PREFIX + f.metadata["env"]
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[f.name] = f.metadata["parse"](raw)
+            except ValueError as exc:
+                raise ConfigError(name, str(exc)) from None
+        return cls(**values)

@@ -1,0 +1,1 @@
+"""Entrypoints: HTTP API, CLI; they build the app through bootstrap and translate errors."""

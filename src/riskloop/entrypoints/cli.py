@@ -1,0 +1,269 @@
+"""The ``riskloop`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from riskloop import __version__
+from riskloop.bootstrap import Riskloop, build
+from riskloop.config import Settings
+from riskloop.entrypoints.logs import configure_logging
+from riskloop.errors import ConfigError, InvalidEvent, RiskloopError
+from riskloop.intake import CONTRACTS, json_schema
+from riskloop.intake.mapping import ColumnMapping
+from riskloop.service import BatchProgress
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="riskloop: real-time risk decisioning for fintech.",
+)
+import_app = typer.Typer(no_args_is_help=True, help="Load records from files.")
+contracts_app = typer.Typer(no_args_is_help=True, help="Event data contracts.")
+keys_app = typer.Typer(no_args_is_help=True, help="Vault keys: rotate, list, retire.")
+db_app = typer.Typer(no_args_is_help=True, help="The record database.")
+app.add_typer(import_app, name="import")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        err.print(f"[red]invalid setting[/red] {exc.variable}: {exc.reason}")
+        raise typer.Exit(2) from None
+
+
+def _app(*, migrate: bool | None = None) -> Riskloop:
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        return build(settings, migrate=migrate)
+    except RiskloopError as exc:
+        err.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="default RISKLOOP_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default RISKLOOP_PORT")] = None,
+) -> None:
+    """Serve the HTTP API (embedded mode by default: no other service needed)."""
+    import uvicorn
+
+    from riskloop.entrypoints.http import create_app
+
+    rl = _app()
+    s = rl.settings
+    err.print(
+        f"riskloop {__version__} on http://{host or s.host}:{port or s.port} (data: {s.data_dir})"
+    )
+    try:
+        uvicorn.run(
+            create_app(rl),
+            host=host or s.host,
+            port=port or s.port,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        rl.close()
+
+
+@import_app.command("events")
+def import_events(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="ndjson, csv or parquet (default: from the suffix)"),
+    ] = None,
+    maps: Annotated[list[str], typer.Option("--map", help="COLUMN=field.path, repeatable")] = [],  # noqa: B006
+    sets: Annotated[
+        list[str], typer.Option("--set", help="field.path=VALUE for every record, repeatable")
+    ] = [],  # noqa: B006
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=100_000, help="records per transaction")
+    ] = 1000,
+    progress: Annotated[
+        bool, typer.Option(help="show a progress bar (else one line per committed batch)")
+    ] = True,
+) -> None:
+    """Import events from NDJSON, CSV or Parquet; print accepted / duplicate / rejected."""
+    from riskloop.adapters.files import count_lines, detect_format, read_records
+
+    try:
+        mapping = ColumnMapping.parse(maps, sets)
+        kind = detect_format(file) if fmt is None else fmt
+        if kind not in ("ndjson", "csv", "parquet"):
+            raise ValueError("--format must be ndjson, csv or parquet")
+    except (InvalidEvent, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    rl = _app()
+    show_bar = progress and err.is_terminal
+    try:
+        total = count_lines(file, kind) if show_bar else None  # type: ignore[arg-type]
+        records = read_records(file, kind)  # type: ignore[arg-type]
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not show_bar,
+        ) as bar:
+            task = bar.add_task("import", total=total)
+
+            def on_batch(p: BatchProgress) -> None:
+                s = p.summary
+                if show_bar:
+                    bar.update(task, completed=s.read)
+                else:
+                    # One line per committed batch: everything counted here is durable.
+                    print(
+                        f"committed batch {p.batch}: read={s.read} accepted={s.accepted} "
+                        f"duplicate={s.duplicate} rejected={s.rejected}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+
+            summary = rl.ingestor.import_records(
+                records,
+                source=f"file:{file.name}",
+                mapping=mapping,
+                batch_size=batch_size,
+                on_batch=on_batch,
+            )
+    except RiskloopError as exc:
+        err.print(
+            f"[red]import stopped:[/red] {exc} (committed batches are kept; re-run to resume)"
+        )
+        raise typer.Exit(1) from None
+    finally:
+        rl.close()
+    _print_summary(summary.as_dict())
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    table = Table(title="import summary", show_header=False)
+    for key in ("read", "accepted", "duplicate", "rejected"):
+        table.add_row(key, str(summary[key]))
+    out.print(table)
+    reasons = summary["reasons"]
+    if isinstance(reasons, dict) and reasons:
+        rt = Table(title="rejected, by reason")
+        rt.add_column("count", justify="right")
+        rt.add_column("reason")
+        for reason, count in list(reasons.items())[:20]:
+            rt.add_row(str(count), reason)
+        out.print(rt)
+    out.print_json(json.dumps(summary))
+
+
+@contracts_app.command("list")
+def contracts_list() -> None:
+    """List the event contracts with owner, version and retention."""
+    table = Table("event type", "version", "owner", "retention (days)", "description")
+    for s in CONTRACTS.values():
+        table.add_row(s.event_type, str(s.version), s.owner, str(s.retention_days), s.description)
+    out.print(table)
+
+
+@contracts_app.command("export")
+def contracts_export(
+    directory: Annotated[
+        Path, typer.Argument(file_okay=False, help="where to write <type>.v<N>.schema.json")
+    ] = Path("contracts"),
+) -> None:
+    """Export every contract as a JSON Schema file."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for s in CONTRACTS.values():
+        path = directory / f"{s.event_type}.v{s.version}.schema.json"
+        path.write_text(json.dumps(json_schema(s), indent=2) + "\n", encoding="utf-8")
+        out.print(f"wrote {path}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Key versions in the keyring and how many data keys each still wraps."""
+    rl = _app()
+    try:
+        counts = rl.sealed.count_by_key_version()
+        active = rl.keyring.active_version
+        table = Table("version", "active", "data keys wrapped")
+        for v in sorted(rl.keyring.versions):
+            table.add_row(str(v), "yes" if v == active else "", str(counts.get(v, 0)))
+        out.print(table)
+    finally:
+        rl.close()
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch: Annotated[int, typer.Option(min=1, max=100_000, help="rows re-wrapped per query")] = 500,
+) -> None:
+    """Add a new key-encryption key, use it for new records, re-wrap existing data keys."""
+    from riskloop.vault import rotate_keys
+
+    rl = _app()
+    try:
+        report = rotate_keys(rl.keyring, rl.sealed, batch=batch)
+    except RiskloopError as exc:
+        err.print(f"[red]rotation stopped:[/red] {exc} (safe to re-run)")
+        raise typer.Exit(1) from None
+    finally:
+        rl.close()
+    out.print(f"active key version {report.new_version}; re-wrapped {report.rewrapped} data keys")
+    out.print(f"data keys by version: {report.remaining_by_version}")
+
+
+@keys_app.command("retire")
+def keys_retire(version: int) -> None:
+    """Remove an old key version once no data key needs it."""
+    from riskloop.vault import retire_key
+
+    rl = _app()
+    try:
+        retire_key(rl.keyring, rl.sealed, version)
+    except RiskloopError as exc:
+        err.print(f"[red]cannot retire:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        rl.close()
+    out.print(f"retired key version {version}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations up to the newest."""
+    from riskloop.adapters.sql import current_revision
+
+    rl = _app(migrate=True)
+    try:
+        out.print(f"database at revision {current_revision(rl.engine)}")
+    finally:
+        rl.close()
+
+
+def main() -> None:
+    app()

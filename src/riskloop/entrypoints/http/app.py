@@ -1,0 +1,147 @@
+"""The FastAPI application: ingestion, contracts, health.
+
+Bodies are parsed by riskloop's own contracts (not FastAPI's) so that every error names the
+field path the same way in the API, in imports and in dead letters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import ORJSONResponse
+from sqlalchemy import text
+
+from riskloop import __version__
+from riskloop.bootstrap import Riskloop
+from riskloop.domain.events import AppendOutcome, AppendStatus
+from riskloop.entrypoints.http.errors import error_response, install
+from riskloop.errors import FieldError, InvalidEvent, NotFound
+from riskloop.intake import CONTRACTS, EVENT_TYPES, json_schema, latest
+
+_EVENTS_DOC = """Ingest one event (a JSON object) or a batch (`{"events": [...]}`).
+
+A batch is stored whole or not at all. The same `event_id` with the same body is a
+`duplicate` (nothing stored twice); with a different body it is a 409 conflict. The schemas
+are at `GET /v1/contracts`.
+"""
+
+
+def _outcome(o: AppendOutcome) -> dict[str, Any]:
+    return {"event_id": o.event_id, "status": o.status.value, "seq": o.seq}
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(limit)
+    body = await request.body()
+    if len(body) > limit:
+        raise _TooLarge(limit)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidEvent([FieldError("body", "not valid JSON")]) from None
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+
+def create_app(rl: Riskloop) -> FastAPI:
+    app = FastAPI(
+        title="riskloop",
+        version=__version__,
+        default_response_class=ORJSONResponse,
+        description="Real-time risk decisioning for fintech.",
+    )
+    install(app)
+    limit = rl.settings.max_body_bytes
+
+    @app.exception_handler(_TooLarge)
+    async def _too_large(_r: Request, exc: _TooLarge) -> ORJSONResponse:
+        return error_response(413, "too_large", f"body larger than {exc.limit} bytes")
+
+    @app.post("/v1/events", tags=["events"], description=_EVENTS_DOC)
+    async def post_events(request: Request) -> ORJSONResponse:
+        payload = await _json_body(request, limit)
+        if isinstance(payload, dict) and "events" in payload and "event_type" not in payload:
+            if set(payload) != {"events"} or not isinstance(payload["events"], list):
+                raise InvalidEvent([FieldError("events", 'expected {"events": [ ... ]}')])
+            outcomes = await run_in_threadpool(rl.ingestor.ingest_batch, payload["events"])
+            accepted = sum(o.status is AppendStatus.ACCEPTED for o in outcomes)
+            return ORJSONResponse(
+                {
+                    "accepted": accepted,
+                    "duplicate": len(outcomes) - accepted,
+                    "results": [_outcome(o) for o in outcomes],
+                },
+                status_code=201 if accepted else 200,
+            )
+        outcome = await run_in_threadpool(rl.ingestor.ingest, payload)
+        status = 201 if outcome.status is AppendStatus.ACCEPTED else 200
+        return ORJSONResponse(_outcome(outcome), status_code=status)
+
+    @app.get("/v1/events/{event_id}", tags=["events"])
+    async def get_event(event_id: str) -> dict[str, Any]:
+        """The stored event as kept at rest: PAN tokenized, PII sealed (not returned)."""
+        stored = await run_in_threadpool(rl.events.get, event_id)
+        if stored is None:
+            raise NotFound("event", event_id)
+        return {
+            "event_id": stored.event_id,
+            "event_type": stored.event_type,
+            "schema_version": stored.schema_version,
+            "occurred_at": stored.occurred_at,
+            "ingested_at": stored.ingested_at,
+            "seq": stored.seq,
+            "source": stored.source,
+            "data": stored.data,
+            "pii_sealed": stored.pii is not None,
+        }
+
+    @app.get("/v1/contracts", tags=["contracts"])
+    async def list_contracts() -> dict[str, Any]:
+        return {
+            "contracts": [
+                {
+                    "event_type": s.event_type,
+                    "version": s.version,
+                    "owner": s.owner,
+                    "retention_days": s.retention_days,
+                    "description": s.description,
+                    "schema": f"/v1/contracts/{s.event_type}?version={s.version}",
+                }
+                for s in CONTRACTS.values()
+            ]
+        }
+
+    @app.get("/v1/contracts/{event_type}", tags=["contracts"])
+    async def get_contract(event_type: str, version: int | None = None) -> dict[str, Any]:
+        if event_type not in EVENT_TYPES:
+            raise NotFound("contract", event_type)
+        spec = latest(event_type) if version is None else CONTRACTS.get((event_type, version))
+        if spec is None:
+            raise NotFound("contract", f"{event_type}/v{version}")
+        return json_schema(spec)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> ORJSONResponse:
+        def ping() -> None:
+            with rl.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception:
+            return error_response(503, "not_ready", "database unreachable")
+        return ORJSONResponse({"status": "ready"})
+
+    return app

@@ -1,0 +1,68 @@
+"""The one place that maps riskloop errors to HTTP responses.
+
+Every error body has the same shape::
+
+    {"error": {"code": "invalid_event", "message": "...",
+               "errors": [{"field": "card.pan", "reason": "card number fails the Luhn check"}]}}
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import ORJSONResponse
+
+from riskloop.errors import (
+    ConfigError,
+    ConflictError,
+    FieldError,
+    ForbiddenData,
+    InvalidEvent,
+    NotFound,
+    RiskloopError,
+    StorageError,
+    VaultError,
+)
+from riskloop.vault import mask_text
+
+log = logging.getLogger(__name__)
+
+_STATUS: list[tuple[type[RiskloopError], int, str]] = [
+    (ForbiddenData, 422, "forbidden_data"),
+    (InvalidEvent, 422, "invalid_event"),
+    (ConflictError, 409, "conflict"),
+    (NotFound, 404, "not_found"),
+    (StorageError, 503, "storage_unavailable"),
+    (VaultError, 500, "vault_error"),
+    (ConfigError, 500, "config_error"),
+]
+
+
+def error_response(
+    status: int, code: str, message: str, errors: list[FieldError] | None = None
+) -> ORJSONResponse:
+    body: dict[str, object] = {"code": code, "message": mask_text(message)}
+    if errors:
+        body["errors"] = [
+            FieldError(mask_text(e.field), mask_text(e.reason)).as_dict() for e in errors
+        ]
+    return ORJSONResponse({"error": body}, status_code=status)
+
+
+async def _riskloop_error(_request: Request, exc: Exception) -> ORJSONResponse:
+    for kind, status, code in _STATUS:
+        if isinstance(exc, kind):
+            if status >= 500:
+                log.error("%s: %s", code, exc)
+            errors = exc.errors if isinstance(exc, InvalidEvent) else None
+            message = "invalid input" if errors else str(exc)
+            if status >= 500 and not isinstance(exc, StorageError):
+                message = "internal error"  # no key or config detail to callers
+            return error_response(status, code, message, errors)
+    log.exception("unmapped riskloop error")
+    return error_response(500, "internal_error", "internal error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RiskloopError, _riskloop_error)

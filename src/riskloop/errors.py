@@ -1,0 +1,93 @@
+"""One exception tree for riskloop; each error carries its data as attributes.
+
+::
+
+    RiskloopError
+     ├── ConfigError            a setting is invalid (names the variable)
+     ├── InvalidEvent           input broke a data contract (lists field paths and rules)
+     │    └── ForbiddenData     CVV / track data / PIN was sent: never stored
+     ├── ConflictError          an id is reused with a different body
+     ├── NotFound               a record does not exist
+     ├── VaultError             a key is missing, or a ciphertext fails authentication
+     └── StorageError           the record store failed; nothing was acknowledged
+
+``entrypoints.http.errors`` is the one place that maps these to HTTP status codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RiskloopError(Exception):
+    """Base of every error riskloop raises on purpose."""
+
+
+class ConfigError(RiskloopError):
+    def __init__(self, variable: str, reason: str) -> None:
+        self.variable = variable
+        self.reason = reason
+        super().__init__(f"{variable}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One broken rule: ``field`` is a dotted path (``card.pan``, ``events[3].amount``)."""
+
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+class InvalidEvent(RiskloopError):
+    def __init__(self, errors: list[FieldError]) -> None:
+        if not errors:
+            raise ValueError("InvalidEvent needs at least one FieldError")
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
+
+    @property
+    def field(self) -> str:
+        return self.errors[0].field
+
+    @property
+    def reason(self) -> str:
+        return self.errors[0].reason
+
+    def prefixed(self, prefix: str) -> InvalidEvent:
+        """The same errors with ``prefix`` in front of each path (for batch items)."""
+        return type(self)(
+            [
+                FieldError(f"{prefix}.{e.field}" if e.field else prefix, e.reason)
+                for e in self.errors
+            ]
+        )
+
+
+class ForbiddenData(InvalidEvent):
+    """Sensitive authentication data (CVV, track, PIN) must never be sent or stored."""
+
+
+class ConflictError(RiskloopError):
+    def __init__(self, kind: str, key: str, reason: str) -> None:
+        self.kind = kind
+        self.key = key
+        self.reason = reason
+        super().__init__(f"{kind} {key!r}: {reason}")
+
+
+class NotFound(RiskloopError):
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"{kind} {key!r} not found")
+
+
+class VaultError(RiskloopError):
+    pass
+
+
+class StorageError(RiskloopError):
+    pass

@@ -1,0 +1,310 @@
+"""Version 1 of the event contracts: what a fintech sends riskloop.
+
+Every event has an ``event_id`` (the idempotency key), an ``event_type``, a
+``schema_version`` and a timezone-aware ``occurred_at``. Sensitive fields are marked with
+:mod:`riskloop.domain.sensitivity` so the vault can tokenize or encrypt them before anything
+is stored. Unknown fields are rejected; client-specific, non-sensitive attributes go in
+``metadata`` (at most 32 keys).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal, Self
+
+from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
+
+from riskloop.domain.cards import luhn_valid
+from riskloop.domain.sensitivity import PAN, PII
+from riskloop.intake.types import (
+    AccountNumber,
+    Address,
+    AmountMinor,
+    Contract,
+    Country,
+    Currency,
+    Device,
+    DocumentNumber,
+    Email,
+    Geo,
+    Id,
+    IpAddress,
+    Mcc,
+    Metadata,
+    Name,
+    Phone,
+    Text,
+    Timestamp,
+)
+
+
+def _strip_separators(value: object) -> object:
+    return value.replace(" ", "").replace("-", "") if isinstance(value, str) else value
+
+
+def _luhn(pan: str) -> str:
+    if not luhn_valid(pan):
+        raise ValueError("card number fails the Luhn check")
+    return pan
+
+
+PanDigits = Annotated[
+    str,
+    BeforeValidator(_strip_separators),
+    StringConstraints(pattern=r"^[0-9]{12,19}$"),
+    PAN,
+]
+
+
+class EventBase(Contract):
+    event_id: Id = Field(description="unique per event; the idempotency key")
+    schema_version: Literal[1] = 1
+    occurred_at: Timestamp = Field(description="when it happened, with a timezone")
+    metadata: Metadata = Field(default_factory=dict, max_length=32)
+
+
+class Card(Contract):
+    """A card as sent: either a raw ``pan`` (tokenized at the edge) or the client's own
+    ``token`` with optional ``bin`` and ``last4``. CVV and track data are never accepted."""
+
+    pan: PanDigits | None = None
+    token: Id | None = None
+    bin: Annotated[str, StringConstraints(pattern=r"^[0-9]{6,8}$")] | None = None
+    last4: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] | None = None
+    country: Country | None = Field(default=None, description="issuing country")
+    network: (
+        Literal["visa", "mastercard", "amex", "discover", "jcb", "unionpay", "other"] | None
+    ) = None
+    holder_name: Name | None = None
+
+    @field_validator("pan")
+    @classmethod
+    def _pan_luhn(cls, pan: str | None) -> str | None:
+        return None if pan is None else _luhn(pan)
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> Self:
+        if (self.pan is None) == (self.token is None):
+            raise ValueError("give exactly one of pan or token")
+        if self.pan is not None and (self.bin is not None or self.last4 is not None):
+            raise ValueError("bin and last4 are derived from pan; send them only with token")
+        return self
+
+
+class Merchant(Contract):
+    id: Id
+    name: Text | None = None
+    mcc: Mcc
+    country: Country
+    city: Text | None = None
+    terminal_id: Id | None = None
+
+
+class CardPayment(EventBase):
+    """A card authorization, capture, refund or reversal, as a processor feed sends it."""
+
+    event_type: Literal["card_payment"]
+    kind: Literal["authorization", "capture", "refund", "reversal"] = "authorization"
+    customer_id: Id | None = None
+    account_id: Id | None = None
+    amount: AmountMinor
+    currency: Currency
+    merchant: Merchant
+    card: Card
+    channel: Literal["card_present", "card_not_present"]
+    entry_mode: (
+        Literal["chip", "contactless", "magstripe", "manual", "ecommerce", "recurring", "wallet"]
+        | None
+    ) = None
+    three_ds: (
+        Literal["authenticated", "attempted", "failed", "not_enrolled", "not_performed"] | None
+    ) = None
+    auth_result: Literal["approved", "declined"] | None = None
+    decline_code: Annotated[str, StringConstraints(max_length=16)] | None = None
+    email: Email | None = None
+    device: Device | None = None
+    ip: IpAddress | None = None
+    geo: Geo | None = None
+
+
+class Payee(Contract):
+    id: Id | None = None
+    kind: Literal["individual", "business"] | None = None
+    name: Name | None = None
+    account_number: AccountNumber | None = None
+    iban: AccountNumber | None = None
+    routing_code: Annotated[str, StringConstraints(max_length=34)] | None = Field(
+        default=None, description="sort code, ABA routing number or BIC"
+    )
+    bank_country: Country | None = None
+    wallet_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _identified(self) -> Self:
+        if not (self.id or self.account_number or self.iban or self.wallet_id):
+            raise ValueError("give at least one of id, account_number, iban or wallet_id")
+        return self
+
+
+class Transfer(EventBase):
+    """An account-to-account transfer: ACH, SEPA, wire, faster payments, wallet."""
+
+    event_type: Literal["transfer"]
+    rail: Literal[
+        "ach", "sepa", "sepa_instant", "wire", "faster_payments", "rtp", "wallet", "card_push"
+    ]
+    direction: Literal["outbound", "inbound"] = "outbound"
+    customer_id: Id | None = None
+    account_id: Id
+    amount: AmountMinor
+    currency: Currency
+    payee: Payee
+    reference: Annotated[str, StringConstraints(max_length=140), PII] | None = None
+    device: Device | None = None
+    ip: IpAddress | None = None
+    geo: Geo | None = None
+
+
+class Login(EventBase):
+    """A login or session start, successful or not."""
+
+    event_type: Literal["login"]
+    customer_id: Id
+    account_id: Id | None = None
+    success: bool
+    failure_reason: Literal["bad_password", "bad_mfa", "locked", "unknown_user"] | None = None
+    mfa: Literal["passed", "failed", "not_required", "skipped"] | None = None
+    mfa_method: Literal["totp", "sms", "push", "webauthn", "email"] | None = None
+    session_id: Id | None = None
+    device: Device
+    ip: IpAddress
+    geo: Geo | None = None
+
+
+_CHANGE_FIELD = {
+    "email": "new_email",
+    "phone": "new_phone",
+    "address": "new_address",
+    "name": "new_name",
+    "payee_added": "payee",
+}
+
+
+class AccountChange(EventBase):
+    """A change to who can reach or move money from an account."""
+
+    event_type: Literal["account_change"]
+    customer_id: Id
+    account_id: Id | None = None
+    change: Literal["email", "phone", "address", "name", "payee_added", "password", "mfa_reset"]
+    new_email: Email | None = None
+    new_phone: Phone | None = None
+    new_address: Address | None = None
+    new_name: Name | None = None
+    payee: Payee | None = None
+    device: Device | None = None
+    ip: IpAddress | None = None
+    geo: Geo | None = None
+
+    @model_validator(mode="after")
+    def _carries_new_value(self) -> Self:
+        needed = _CHANGE_FIELD.get(self.change)
+        if needed and getattr(self, needed) is None:
+            raise ValueError(f"change {self.change!r} needs {needed}")
+        return self
+
+
+class IdentityDocument(Contract):
+    type: Literal["passport", "national_id", "driving_licence", "residence_permit"]
+    number: DocumentNumber
+    issuing_country: Country
+    expires_on: date | None = None
+
+
+class Person(Contract):
+    first_name: Name
+    last_name: Name
+    date_of_birth: Annotated[date, PII] | None = None
+    nationality: Country | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    document: IdentityDocument | None = None
+
+
+class Business(Contract):
+    legal_name: Text
+    registration_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    country: Country
+    incorporated_on: date | None = None
+    address: Address | None = None
+
+
+class DocumentCheck(Contract):
+    result: Literal["pass", "fail", "review"]
+    provider: Text | None = None
+    checked_at: Timestamp | None = None
+    reasons: list[Text] = Field(default_factory=list, max_length=20)
+
+
+class KycRecord(EventBase):
+    """The KYC (person) or KYB (business) state of a customer."""
+
+    event_type: Literal["kyc_record"]
+    customer_id: Id
+    subject: Literal["person", "business"]
+    person: Person | None = None
+    business: Business | None = None
+    verification_status: Literal["pending", "verified", "rejected", "expired"]
+    document_check: DocumentCheck | None = None
+    risk_rating: Literal["low", "medium", "high"] | None = None
+
+    @model_validator(mode="after")
+    def _subject_present(self) -> Self:
+        if getattr(self, self.subject) is None:
+            raise ValueError(f"subject {self.subject!r} needs the {self.subject} object")
+        return self
+
+
+# Reason-code shapes of the networks whose codes riskloop interprets (issue: labels).
+_REASON_CODE_SHAPE = {
+    "visa": (re.compile(r"^[0-9]{2}\.[0-9]{1,2}$"), "Visa reason codes look like 10.4"),
+    "mastercard": (re.compile(r"^[0-9]{4}$"), "Mastercard reason codes look like 4837"),
+}
+
+
+class Dispute(EventBase):
+    """A dispute or chargeback at one of its stages, with the network's reason code."""
+
+    event_type: Literal["dispute"]
+    original_event_id: Id | None = None
+    stage: Literal["inquiry", "chargeback", "pre_arbitration", "arbitration", "reversal"]
+    network: Literal["visa", "mastercard", "amex", "discover", "jcb", "unionpay", "other"]
+    reason_code: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    amount: AmountMinor
+    currency: Currency
+    card: Card
+    merchant_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _reason_code_shape(self) -> Self:
+        shape = _REASON_CODE_SHAPE.get(self.network)
+        if shape and not shape[0].match(self.reason_code):
+            raise ValueError(f"reason_code: {shape[1]}")
+        return self
+
+
+class LedgerEntry(EventBase):
+    """A posted debit or credit on an account, from the core ledger."""
+
+    event_type: Literal["ledger_entry"]
+    account_id: Id
+    customer_id: Id | None = None
+    entry: Literal["debit", "credit"]
+    amount: AmountMinor
+    currency: Currency
+    balance_after: Annotated[int, Field(ge=-(10**15), le=10**15)] | None = None
+    category: Text | None = None
+    counterparty_id: Id | None = None
+    description: Annotated[str, StringConstraints(max_length=256), PII] | None = None

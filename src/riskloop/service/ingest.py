@@ -1,0 +1,186 @@
+"""Ingestion: validate against the contract, protect in the vault, append to the event log.
+
+The API path is atomic (a batch is stored whole or not at all, and bad input comes back to
+the caller). The file and stream path commits batch by batch and sends what it rejects to
+the dead-letter table with the reason, so one bad row never blocks the rest; a batch is
+acknowledged (``on_batch``) only after its transaction has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from riskloop.domain.events import AppendOutcome, AppendStatus, DeadLetter, StoredEvent
+from riskloop.domain.ports import DeadLetters, EventLog
+from riskloop.errors import FieldError, InvalidEvent
+from riskloop.intake.mapping import ColumnMapping
+from riskloop.intake.validation import strip_forbidden, validate_event
+from riskloop.vault import Vault, mask_text
+
+log = logging.getLogger(__name__)
+CONFLICT_REASON = "event_id: already used with a different body"
+
+
+class RawRecord(Protocol):
+    @property
+    def line(self) -> int: ...
+    @property
+    def value(self) -> Any: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+@dataclass
+class ImportSummary:
+    read: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "read": self.read,
+            "accepted": self.accepted,
+            "duplicate": self.duplicate,
+            "rejected": self.rejected,
+            "reasons": dict(self.reasons.most_common()),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress:
+    """Sent after each committed batch: everything counted here is durable."""
+
+    batch: int
+    summary: ImportSummary
+
+
+def _masked(errors: Sequence[FieldError]) -> list[FieldError]:
+    # Field names come from the input too (an unknown key could be a card number).
+    return [FieldError(mask_text(e.field), mask_text(e.reason)) for e in errors]
+
+
+class Ingestor:
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        events: EventLog,
+        dead_letters: DeadLetters,
+        max_batch: int = 1000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.vault = vault
+        self.events = events
+        self.dead_letters = dead_letters
+        self.max_batch = max_batch
+        self.clock = clock
+
+    # -- API: atomic ----------------------------------------------------------------------
+
+    def _protect(self, payload: object, source: str) -> StoredEvent:
+        try:
+            event = validate_event(payload)
+        except InvalidEvent as exc:
+            raise type(exc)(_masked(exc.errors)) from None
+        return self.vault.protect(event, source=source)
+
+    def ingest(self, payload: object, *, source: str = "api") -> AppendOutcome:
+        """Store one event; raises InvalidEvent or ConflictError and then stores nothing."""
+        return self.events.append([self._protect(payload, source)], atomic=True)[0]
+
+    def ingest_batch(
+        self, payloads: Sequence[object], *, source: str = "api"
+    ) -> list[AppendOutcome]:
+        """Store a batch whole or not at all; errors name ``events[i].field``."""
+        if not payloads:
+            raise InvalidEvent([FieldError("events", "empty batch")])
+        if len(payloads) > self.max_batch:
+            raise InvalidEvent([FieldError("events", f"at most {self.max_batch} events per batch")])
+        stored, errors = [], []
+        for i, payload in enumerate(payloads):
+            try:
+                stored.append(self._protect(payload, source))
+            except InvalidEvent as exc:
+                errors.extend(exc.prefixed(f"events[{i}]").errors)
+        if errors:
+            raise InvalidEvent(errors)
+        return self.events.append(stored, atomic=True)
+
+    # -- files and streams: batch by batch, rejects dead-lettered -------------------------
+
+    def import_records(
+        self,
+        records: Iterable[RawRecord],
+        *,
+        source: str,
+        mapping: ColumnMapping | None = None,
+        batch_size: int = 1000,
+        on_batch: Callable[[BatchProgress], None] | None = None,
+    ) -> ImportSummary:
+        mapping = mapping or ColumnMapping()
+        summary = ImportSummary()
+        batch: list[RawRecord] = []
+        number = 0
+        for record in records:
+            batch.append(record)
+            if len(batch) >= batch_size:
+                number += 1
+                self._import_batch(batch, source, mapping, summary)
+                batch = []
+                if on_batch:
+                    on_batch(BatchProgress(number, summary))
+        if batch:
+            number += 1
+            self._import_batch(batch, source, mapping, summary)
+            if on_batch:
+                on_batch(BatchProgress(number, summary))
+        return summary
+
+    def _reject(self, raw: Any, reason: str, where: str) -> DeadLetter:
+        return self.vault.dead_letter(
+            strip_forbidden(raw), reason=reason, source=where, now=self.clock()
+        )
+
+    def _import_batch(
+        self, batch: list[RawRecord], source: str, mapping: ColumnMapping, summary: ImportSummary
+    ) -> None:
+        stored: list[StoredEvent] = []
+        raws: list[tuple[Any, str]] = []
+        letters: list[DeadLetter] = []
+        reasons: list[str] = []
+        for record in batch:
+            where = f"{source}:{record.line}"
+            raw = record.value
+            if record.error is not None:
+                reason = f"line {record.line}: {record.error}"
+                letters.append(self._reject(raw, reason, where))
+                reasons.append(record.error)
+                continue
+            payload = mapping.apply(raw) if isinstance(raw, dict) else raw
+            try:
+                stored.append(self._protect(payload, source))
+                raws.append((payload, where))
+            except InvalidEvent as exc:
+                letters.append(self._reject(payload, str(exc), where))
+                reasons.append(f"{exc.errors[0].field}: {exc.errors[0].reason}")
+        outcomes = self.events.append(stored, atomic=False)
+        for outcome, (payload, where) in zip(outcomes, raws, strict=True):
+            if outcome.status is AppendStatus.CONFLICT:
+                letters.append(self._reject(payload, CONFLICT_REASON, where))
+                reasons.append(CONFLICT_REASON)
+        # After the events: a crash in between is healed by re-running (both are idempotent).
+        self.dead_letters.add(letters)
+        summary.read += len(batch)
+        summary.accepted += sum(o.status is AppendStatus.ACCEPTED for o in outcomes)
+        summary.duplicate += sum(o.status is AppendStatus.DUPLICATE for o in outcomes)
+        summary.rejected += len(reasons)
+        summary.reasons.update(reasons)
+        if reasons:
+            log.info("rejected %d of %d records from %s", len(reasons), len(batch), source)

@@ -1,0 +1,141 @@
+"""The vault at the edge: what leaves it for storage holds no PAN and no clear PII.
+
+* A PAN becomes ``token`` (keyed HMAC), ``bin`` and ``last4``; the PAN itself is dropped.
+* Fields marked PII are removed from the record and sealed together under the record's own
+  data key (AES-256-GCM), bound to the event id.
+* Fields marked PII_MATCH also leave a keyed hash (``email_hash``) that features can match on.
+* The fingerprint is a keyed hash of the whole validated body, for idempotency.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from datetime import datetime
+from functools import cache
+from typing import Any, Union
+
+import orjson
+from pydantic import BaseModel
+
+from riskloop.domain.events import DeadLetter, SealedBox, StoredEvent
+from riskloop.domain.sensitivity import Sensitive
+from riskloop.vault.envelope import open_sealed, seal
+from riskloop.vault.hashing import card_bin, fingerprint, match_hash, pan_token
+from riskloop.vault.keyring import Keyring
+
+Path = tuple[str, ...]
+# Which normalisation a match hash uses, by field name.
+_MATCH_KIND = {"number": "document_number", "new_email": "email", "new_phone": "phone"}
+
+
+def _marker_in(annotation: Any) -> Sensitive | None:
+    for meta in getattr(annotation, "__metadata__", ()):
+        if isinstance(meta, Sensitive):
+            return meta
+    return None
+
+
+def _branches(annotation: Any) -> tuple[Any, ...]:
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+@cache
+def sensitive_paths(model: type[BaseModel]) -> tuple[tuple[Path, Sensitive], ...]:
+    """Every marked field under ``model``, nested models included, in declaration order."""
+    found: list[tuple[Path, Sensitive]] = []
+    for name, info in model.model_fields.items():
+        marker = next((m for m in info.metadata if isinstance(m, Sensitive)), None)
+        for branch in _branches(info.annotation):
+            marker = marker or _marker_in(branch)
+            if isinstance(branch, type) and issubclass(branch, BaseModel):
+                found.extend(((name, *p), m) for p, m in sensitive_paths(branch))
+        if marker is not None:
+            found.append(((name,), marker))
+    return tuple(found)
+
+
+def _event_aad(event_id: str) -> bytes:
+    return b"event:" + event_id.encode()
+
+
+class Vault:
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+
+    def match_hash(self, kind: str, value: str) -> str:
+        return match_hash(self.keyring.match_key, kind, value)
+
+    def protect(self, event: BaseModel, *, source: str) -> StoredEvent:
+        data = event.model_dump(mode="json", exclude_none=True)
+        fp = fingerprint(
+            self.keyring.fingerprint_key, orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+        )
+        pii: dict[str, Any] = {}
+        for path, marker in sensitive_paths(type(event)):
+            parent: Any = data
+            for part in path[:-1]:
+                parent = parent.get(part) if isinstance(parent, dict) else None
+            name = path[-1]
+            if not isinstance(parent, dict) or name not in parent:
+                continue
+            value = parent.pop(name)
+            if marker.kind == "pan":
+                parent.update(
+                    token=pan_token(self.keyring.token_key, value),
+                    bin=card_bin(value),
+                    last4=value[-4:],
+                )
+                continue
+            pii[".".join(path)] = value
+            if marker.match:
+                parent[f"{name}_hash"] = self.match_hash(_MATCH_KIND.get(name, name), str(value))
+        event_id = data["event_id"]
+        box = seal(self.keyring, orjson.dumps(pii), aad=_event_aad(event_id)) if pii else None
+        return StoredEvent(
+            event_id=event_id,
+            event_type=data["event_type"],
+            schema_version=data["schema_version"],
+            occurred_at=getattr(event, "occurred_at"),  # noqa: B009 - every contract has it
+            data=data,
+            pii=box,
+            fingerprint=fp,
+            source=source,
+        )
+
+    def reveal(self, stored: StoredEvent) -> dict[str, Any]:
+        """The stored data with its PII decrypted and put back (never the PAN: it is gone)."""
+        data: dict[str, Any] = orjson.loads(orjson.dumps(stored.data))
+        if stored.pii is None:
+            return data
+        pii = orjson.loads(open_sealed(self.keyring, stored.pii, aad=_event_aad(stored.event_id)))
+        for dotted, value in pii.items():
+            *parents, name = dotted.split(".")
+            node = data
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[name] = value
+        return data
+
+    def dead_letter(self, raw: Any, *, reason: str, source: str, now: datetime) -> DeadLetter:
+        """Seal rejected input: callers strip sensitive authentication data first."""
+        payload = orjson.dumps(raw, default=str, option=orjson.OPT_SORT_KEYS)
+        fp = fingerprint(self.keyring.fingerprint_key, source.encode() + b"\x00" + payload)
+        return DeadLetter(
+            source=source,
+            reason=reason,
+            payload=seal(self.keyring, payload, aad=fp.encode()),
+            fingerprint=fp,
+            received_at=now,
+        )
+
+    def open_dead_letter(self, letter: DeadLetter) -> Any:
+        return orjson.loads(
+            open_sealed(self.keyring, letter.payload, aad=letter.fingerprint.encode())
+        )
+
+
+__all__ = ["SealedBox", "Vault", "sensitive_paths"]
