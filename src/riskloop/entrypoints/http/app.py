@@ -11,13 +11,13 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse
 from sqlalchemy import text
 
 from riskloop import __version__
 from riskloop.bootstrap import Riskloop
 from riskloop.domain.events import AppendOutcome, AppendStatus
 from riskloop.entrypoints.http.errors import error_response, install
+from riskloop.entrypoints.http.responses import Json
 from riskloop.errors import FieldError, InvalidEvent, NotFound
 from riskloop.intake import CONTRACTS, EVENT_TYPES, json_schema, latest
 
@@ -55,25 +55,24 @@ def create_app(rl: Riskloop) -> FastAPI:
     app = FastAPI(
         title="riskloop",
         version=__version__,
-        default_response_class=ORJSONResponse,
         description="Real-time risk decisioning for fintech.",
     )
     install(app)
     limit = rl.settings.max_body_bytes
 
     @app.exception_handler(_TooLarge)
-    async def _too_large(_r: Request, exc: _TooLarge) -> ORJSONResponse:
+    async def _too_large(_r: Request, exc: _TooLarge) -> Json:
         return error_response(413, "too_large", f"body larger than {exc.limit} bytes")
 
     @app.post("/v1/events", tags=["events"], description=_EVENTS_DOC)
-    async def post_events(request: Request) -> ORJSONResponse:
+    async def post_events(request: Request) -> Json:
         payload = await _json_body(request, limit)
         if isinstance(payload, dict) and "events" in payload and "event_type" not in payload:
             if set(payload) != {"events"} or not isinstance(payload["events"], list):
                 raise InvalidEvent([FieldError("events", 'expected {"events": [ ... ]}')])
             outcomes = await run_in_threadpool(rl.ingestor.ingest_batch, payload["events"])
             accepted = sum(o.status is AppendStatus.ACCEPTED for o in outcomes)
-            return ORJSONResponse(
+            return Json(
                 {
                     "accepted": accepted,
                     "duplicate": len(outcomes) - accepted,
@@ -83,7 +82,7 @@ def create_app(rl: Riskloop) -> FastAPI:
             )
         outcome = await run_in_threadpool(rl.ingestor.ingest, payload)
         status = 201 if outcome.status is AppendStatus.ACCEPTED else 200
-        return ORJSONResponse(_outcome(outcome), status_code=status)
+        return Json(_outcome(outcome), status_code=status)
 
     @app.get("/v1/events/{event_id}", tags=["events"])
     async def get_event(event_id: str) -> dict[str, Any]:
@@ -133,7 +132,7 @@ def create_app(rl: Riskloop) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["health"])
-    async def readyz() -> ORJSONResponse:
+    async def readyz() -> Json:
         def ping() -> None:
             with rl.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
@@ -142,6 +141,6 @@ def create_app(rl: Riskloop) -> FastAPI:
             await run_in_threadpool(ping)
         except Exception:
             return error_response(503, "not_ready", "database unreachable")
-        return ORJSONResponse({"status": "ready"})
+        return Json({"status": "ready"})
 
     return app

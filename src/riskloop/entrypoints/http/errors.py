@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
 
+from riskloop.entrypoints.http.responses import Json
 from riskloop.errors import (
     ConfigError,
     ConflictError,
@@ -41,16 +41,16 @@ _STATUS: list[tuple[type[RiskloopError], int, str]] = [
 
 def error_response(
     status: int, code: str, message: str, errors: list[FieldError] | None = None
-) -> ORJSONResponse:
+) -> Json:
     body: dict[str, object] = {"code": code, "message": mask_text(message)}
     if errors:
         body["errors"] = [
             FieldError(mask_text(e.field), mask_text(e.reason)).as_dict() for e in errors
         ]
-    return ORJSONResponse({"error": body}, status_code=status)
+    return Json({"error": body}, status_code=status)
 
 
-async def _riskloop_error(_request: Request, exc: Exception) -> ORJSONResponse:
+async def _riskloop_error(_request: Request, exc: Exception) -> Json:
     for kind, status, code in _STATUS:
         if isinstance(exc, kind):
             if status >= 500:
