@@ -30,10 +30,12 @@ import_app = typer.Typer(no_args_is_help=True, help="Load records from files.")
 contracts_app = typer.Typer(no_args_is_help=True, help="Event data contracts.")
 keys_app = typer.Typer(no_args_is_help=True, help="Vault keys: rotate, list, retire.")
 db_app = typer.Typer(no_args_is_help=True, help="The record database.")
+dead_app = typer.Typer(no_args_is_help=True, help="Records rejected from files and streams.")
 app.add_typer(import_app, name="import")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+app.add_typer(dead_app, name="dead-letters")
 
 err = Console(stderr=True)
 out = Console()
@@ -263,6 +265,24 @@ def db_upgrade() -> None:
         out.print(f"database at revision {current_revision(rl.engine)}")
     finally:
         rl.close()
+
+
+@dead_app.command("list")
+def dead_letters_list(
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+) -> None:
+    """Show rejected records with their reasons (payloads stay sealed)."""
+    rl = _app()
+    try:
+        total = rl.dead_letters.count()
+        letters = rl.dead_letters.list(limit=limit, offset=offset)
+    finally:
+        rl.close()
+    table = Table("id", "received", "source", "reason", title=f"dead letters ({total} in all)")
+    for d in letters:
+        table.add_row(str(d.id), d.received_at.isoformat(timespec="seconds"), d.source, d.reason)
+    out.print(table)
 
 
 def main() -> None:

@@ -35,6 +35,8 @@ def configure_logging(level: str = "INFO", fmt: str = "text", stream: TextIO | N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Migration chatter ("Context impl SQLiteImpl") is noise at every start.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     # uvicorn installs its own handlers; route them through ours so they are masked too.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)

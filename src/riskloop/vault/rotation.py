@@ -51,6 +51,8 @@ def rotate_keys(ring: Keyring, records: SealedRecords, *, batch: int = 500) -> R
 
 
 def retire_key(ring: Keyring, records: SealedRecords, version: int) -> None:
+    if version == ring.active_version:
+        raise VaultError(f"key version {version} is active; rotate before retiring it")
     still = records.count_by_key_version().get(version, 0)
     if still:
         raise VaultError(
