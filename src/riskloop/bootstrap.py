@@ -20,7 +20,9 @@ from riskloop.adapters.sql import (
 )
 from riskloop.config import Settings
 from riskloop.domain.ports import KeyStore
+from riskloop.features import FeatureEngine, FeatureSet, FeatureState, MemoryState, load_feature_set
 from riskloop.service import Ingestor
+from riskloop.service.features import FeatureService
 from riskloop.vault import Keyring, Vault
 
 
@@ -36,9 +38,21 @@ class Riskloop:
     dead_letters: SqlDeadLetters
     sealed: SqlSealedRecords
     ingestor: Ingestor
+    features: FeatureService
 
     def close(self) -> None:
+        self.features.engine.close()
         self.engine.dispose()
+
+
+def feature_state(settings: Settings, fs: FeatureSet) -> FeatureState:
+    if settings.feature_store == "redis":
+        from riskloop.adapters.redis_features import RedisState
+
+        # The prefix names the definitions' content: changed features start from fresh state.
+        prefix = f"rl:{fs.name}:{fs.fingerprint[:12]}:"
+        return RedisState.connect(settings.redis_url.get(), prefix=prefix)
+    return MemoryState()
 
 
 def build(
@@ -47,7 +61,11 @@ def build(
     migrate: bool | None = None,
     keystore: KeyStore | None = None,
     engine: Engine | None = None,
+    feature_set: FeatureSet | None = None,
+    rebuild_features: bool = True,
 ) -> Riskloop:
+    """Wire a process. In-process feature state is rebuilt from the event log unless
+    ``rebuild_features`` is false (commands that do not read features skip it)."""
     engine = engine or make_engine(
         settings.database_url.get(), sqlite_synchronous=settings.sqlite_synchronous
     )
@@ -56,6 +74,11 @@ def build(
     keyring = Keyring.open(keystore or FileKeyStore(settings.keyring_path))
     vault = Vault(keyring)
     events, dead_letters = SqlEventLog(engine), SqlDeadLetters(engine)
+    fs = feature_set or load_feature_set(settings.feature_set_path)
+    state = feature_state(settings, fs)
+    features = FeatureService(FeatureEngine(fs, state), events)
+    if rebuild_features and isinstance(state, MemoryState):
+        features.rebuild()
     return Riskloop(
         settings=settings,
         engine=engine,
@@ -65,6 +88,11 @@ def build(
         dead_letters=dead_letters,
         sealed=SqlSealedRecords(engine),
         ingestor=Ingestor(
-            vault=vault, events=events, dead_letters=dead_letters, max_batch=settings.max_batch
+            vault=vault,
+            events=events,
+            dead_letters=dead_letters,
+            max_batch=settings.max_batch,
+            features=features,
         ),
+        features=features,
     )

@@ -96,6 +96,19 @@ def _database_url(raw: str) -> Secret[str]:
     raise ValueError("expected a sqlite:/// or postgresql:// URL")
 
 
+def _redis_url(raw: str) -> Secret[str]:
+    if urlsplit(raw).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("expected a redis:// or rediss:// URL")
+    return Secret(raw)
+
+
+def _existing_file(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError(f"no such file: {raw}")
+    return path
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting riskloop reads, with its environment variable in ``metadata``."""
@@ -123,6 +136,16 @@ class Settings:
     )
     max_batch: int = field(
         default=1000, metadata={"env": "MAX_BATCH", "parse": _int_between(1, 100_000)}
+    )
+    feature_store: str = field(
+        default="memory", metadata={"env": "FEATURE_STORE", "parse": _choice("memory", "redis")}
+    )
+    redis_url: Secret[str] = field(
+        default=Secret("redis://127.0.0.1:6379/0"),
+        metadata={"env": "REDIS_URL", "parse": _redis_url},
+    )
+    feature_set_path: Path | None = field(
+        default=None, metadata={"env": "FEATURE_SET", "parse": _existing_file}
     )
     max_body_bytes: int = field(
         default=5 * 1024 * 1024,

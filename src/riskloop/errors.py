@@ -9,6 +9,7 @@
      ├── ConflictError          an id is reused with a different body
      ├── NotFound               a record does not exist
      ├── VaultError             a key is missing, or a ciphertext fails authentication
+     ├── InvalidDefinition      a feature (or rule) definition is wrong (names where and why)
      └── StorageError           the record store failed; nothing was acknowledged
 
 ``entrypoints.http.errors`` is the one place that maps these to HTTP status codes.
@@ -83,6 +84,13 @@ class NotFound(RiskloopError):
         self.kind = kind
         self.key = key
         super().__init__(f"{kind} {key!r} not found")
+
+
+class InvalidDefinition(RiskloopError):
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(f"{where}: {reason}")
 
 
 class VaultError(RiskloopError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +19,7 @@ from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
 from riskloop.entrypoints.logs import configure_logging
 from riskloop.errors import ConfigError, InvalidEvent, RiskloopError
+from riskloop.features import FeatureSet, load_feature_set
 from riskloop.intake import CONTRACTS, json_schema
 from riskloop.intake.mapping import ColumnMapping
 from riskloop.service import BatchProgress
@@ -31,11 +34,13 @@ contracts_app = typer.Typer(no_args_is_help=True, help="Event data contracts.")
 keys_app = typer.Typer(no_args_is_help=True, help="Vault keys: rotate, list, retire.")
 db_app = typer.Typer(no_args_is_help=True, help="The record database.")
 dead_app = typer.Typer(no_args_is_help=True, help="Records rejected from files and streams.")
+features_app = typer.Typer(no_args_is_help=True, help="Feature definitions, backfills, state.")
 app.add_typer(import_app, name="import")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(dead_app, name="dead-letters")
+app.add_typer(features_app, name="features")
 
 err = Console(stderr=True)
 out = Console()
@@ -49,11 +54,12 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _app(*, migrate: bool | None = None) -> Riskloop:
+def _app(*, migrate: bool | None = None, rebuild_features: bool = False) -> Riskloop:
+    """The app for a command; only commands that read live features rebuild their state."""
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     try:
-        return build(settings, migrate=migrate)
+        return build(settings, migrate=migrate, rebuild_features=rebuild_features)
     except RiskloopError as exc:
         err.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(1) from None
@@ -121,7 +127,7 @@ def import_events(
     except (InvalidEvent, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    rl = _app()
+    rl = _app(rebuild_features=True)
     show_bar = progress and err.is_terminal
     try:
         total = count_lines(file, kind) if show_bar else None  # type: ignore[arg-type]
@@ -283,6 +289,146 @@ def dead_letters_list(
     for d in letters:
         table.add_row(str(d.id), d.received_at.isoformat(timespec="seconds"), d.source, d.reason)
     out.print(table)
+
+
+@features_app.command("list")
+def features_list(
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file", help="a feature-set YAML (default: RISKLOOP_FEATURE_SET or the shipped set)"
+        ),
+    ] = None,
+) -> None:
+    """List the features of a feature set."""
+    fs = _feature_set(file)
+    table = Table("name", "kind", "entity", "window", "events", "description", title=fs.version_id)
+    for f in fs.features:
+        what = f.agg if f.kind == "aggregate" else f.op if f.kind == "derived" else f.kind
+        window = _human(f.window_s) if f.window_s else ""
+        table.add_row(
+            f.name, str(what), f.entity or "", window, ",".join(f.outputs_for), f.description
+        )
+    out.print(table)
+
+
+@features_app.command("validate")
+def features_validate(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Check a feature-set YAML; exit 1 naming the first problem."""
+    fs = _feature_set(file)
+    out.print(f"ok: {fs.version_id}, {len(fs.features)} features")
+
+
+@features_app.command("backfill")
+def features_backfill(
+    out_path: Annotated[Path, typer.Option("--out", help="Parquet file to write")] = Path(
+        "features.parquet"
+    ),
+) -> None:
+    """Point-in-time features of every event in the log, in log order, to Parquet."""
+    from riskloop.adapters.parquet import ParquetVectorSink
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    fs = _feature_set(settings.feature_set_path)
+    # A fresh in-process engine: a backfill never touches the live (maybe shared) state.
+    rl = build(
+        dataclasses.replace(settings, feature_store="memory"),
+        feature_set=fs,
+        rebuild_features=False,
+    )
+    total = rl.events.count()
+    try:
+        with Progress(
+            TextColumn("backfill"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        ) as bar:
+            task = bar.add_task("backfill", total=total)
+            stats = rl.features.backfill(
+                ParquetVectorSink(out_path, fs), progress=lambda n: bar.advance(task, n)
+            )
+    finally:
+        rl.close()
+    out.print(
+        f"wrote {stats.events} vectors ({stats.labels} labels applied, {stats.late} late) "
+        f"to {out_path} with {fs.version_id}"
+    )
+
+
+@features_app.command("training-set")
+def features_training_set(
+    vectors: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="output of features backfill")
+    ],
+    cutoff: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
+            help="labels known at this time (UTC if no zone)",
+        ),
+    ],
+    maturity: Annotated[
+        str, typer.Option(help="only events at least this old at the cut-off (labels take time)")
+    ] = "30d",
+    out_path: Annotated[Path, typer.Option("--out")] = Path("training.parquet"),
+) -> None:
+    """Join labels as known at the cut-off to backfilled vectors: no future leaks in."""
+    from riskloop.adapters.parquet import write_training_set
+    from riskloop.features.definitions import parse_duration
+
+    try:
+        maturity_s = parse_duration(maturity, "--maturity")
+    except RiskloopError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    moment = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC)
+    rl = _app()
+    try:
+        labels = rl.features.labels_as_of(moment)
+    finally:
+        rl.close()
+    n, positives = write_training_set(
+        vectors, labels, moment - timedelta(seconds=maturity_s), out_path
+    )
+    out.print(
+        f"wrote {n} rows ({positives} fraud) to {out_path}; labels as of {moment.isoformat()}"
+    )
+
+
+@features_app.command("rebuild")
+def features_rebuild() -> None:
+    """Rebuild the shared (Redis) feature state from the event log."""
+    rl = _app()
+    try:
+        state = rl.features.engine.state
+        reset = getattr(state, "reset", None)
+        if reset is None:
+            out.print("in-process state is rebuilt at every start; nothing to do")
+            return
+        reset()
+        stats = rl.features.rebuild()
+    finally:
+        rl.close()
+    out.print(f"rebuilt from {stats.events} events and {stats.labels} labels")
+
+
+def _feature_set(path: Path | None) -> FeatureSet:
+    try:
+        return load_feature_set(path)
+    except RiskloopError as exc:
+        err.print(f"[red]invalid feature set:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
+def _human(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from riskloop.domain.ports import DeadLetters, EventLog
 from riskloop.errors import FieldError, InvalidEvent
 from riskloop.intake.mapping import ColumnMapping
 from riskloop.intake.validation import strip_forbidden, validate_event
+from riskloop.service.features import FeatureService
 from riskloop.vault import Vault, mask_text
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,26 @@ class Ingestor:
         events: EventLog,
         dead_letters: DeadLetters,
         max_batch: int = 1000,
+        features: FeatureService | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.vault = vault
         self.events = events
         self.dead_letters = dead_letters
         self.max_batch = max_batch
+        self.features = features
         self.clock = clock
+
+    def _append(self, stored: Sequence[StoredEvent], *, atomic: bool) -> list[AppendOutcome]:
+        """Append, then count what was accepted in the online features, in log order."""
+        if self.features is None:
+            return self.events.append(stored, atomic=atomic)
+        with self.features.lock:
+            outcomes = self.events.append(stored, atomic=atomic)
+            for event, outcome in zip(stored, outcomes, strict=True):
+                if outcome.status is AppendStatus.ACCEPTED:
+                    self.features.observe(event)
+            return outcomes
 
     # -- API: atomic ----------------------------------------------------------------------
 
@@ -91,9 +105,13 @@ class Ingestor:
             raise type(exc)(_masked(exc.errors)) from None
         return self.vault.protect(event, source=source)
 
+    def protect_only(self, payload: object, *, source: str = "api") -> StoredEvent:
+        """Validate and protect without storing (for what-if reads such as feature previews)."""
+        return self._protect(payload, source)
+
     def ingest(self, payload: object, *, source: str = "api") -> AppendOutcome:
         """Store one event; raises InvalidEvent or ConflictError and then stores nothing."""
-        return self.events.append([self._protect(payload, source)], atomic=True)[0]
+        return self._append([self._protect(payload, source)], atomic=True)[0]
 
     def ingest_batch(
         self, payloads: Sequence[object], *, source: str = "api"
@@ -111,7 +129,7 @@ class Ingestor:
                 errors.extend(exc.prefixed(f"events[{i}]").errors)
         if errors:
             raise InvalidEvent(errors)
-        return self.events.append(stored, atomic=True)
+        return self._append(stored, atomic=True)
 
     # -- files and streams: batch by batch, rejects dead-lettered -------------------------
 
@@ -170,7 +188,7 @@ class Ingestor:
             except InvalidEvent as exc:
                 letters.append(self._reject(payload, str(exc), where))
                 reasons.append(f"{exc.errors[0].field}: {exc.errors[0].reason}")
-        outcomes = self.events.append(stored, atomic=False)
+        outcomes = self._append(stored, atomic=False)
         for outcome, (payload, where) in zip(outcomes, raws, strict=True):
             if outcome.status is AppendStatus.CONFLICT:
                 letters.append(self._reject(payload, CONFLICT_REASON, where))

@@ -127,6 +127,44 @@ def create_app(rl: Riskloop) -> FastAPI:
             raise NotFound("contract", f"{event_type}/v{version}")
         return json_schema(spec)
 
+    @app.get("/v1/features", tags=["features"])
+    async def list_features() -> dict[str, Any]:
+        """The active feature set: every feature with its kind, entity, window and events."""
+        fs = rl.features.engine.feature_set
+        return {
+            "feature_set": fs.version_id,
+            "lateness_s": fs.lateness_s,
+            "features": [
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "entity": f.entity,
+                    "agg": f.agg,
+                    "field": f.field,
+                    "window_s": f.window_s,
+                    "events": list(f.outputs_for),
+                    "description": f.description,
+                }
+                for f in fs.features
+            ],
+        }
+
+    @app.post("/v1/features/preview", tags=["features"])
+    async def preview_features(request: Request) -> dict[str, Any]:
+        """The features an event would get now, as of its ``occurred_at``, without storing
+        it or counting it (a what-if for rule authors and debugging)."""
+        payload = await _json_body(request, limit)
+        stored = await run_in_threadpool(rl.ingestor.protect_only, payload)
+        result = await run_in_threadpool(
+            rl.features.preview, stored.event_id, stored.event_type, stored.data, stored.occurred_at
+        )
+        return {
+            "event_id": stored.event_id,
+            "feature_set": rl.features.engine.version,
+            "late": result.late,
+            "features": result.values,
+        }
+
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}

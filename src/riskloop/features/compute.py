@@ -1,0 +1,197 @@
+"""Feature arithmetic over one entity's history, shared by every state backend.
+
+Times are integer milliseconds since the epoch, exact in every backend (Redis scores are
+doubles and its Lua prints numbers with 14 digits). A backend hands over an
+:class:`EntityView`: the entity's earlier-arrived events sorted by time (``ts``, ``rows``),
+the times of those already labelled fraud, and ``floor``, the oldest time every backend is
+sure to still hold. In-process and Redis state therefore give bit-for-bit the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from riskloop.features.definitions import Condition, Feature
+
+Value = float | int | str | bool | None
+Row = tuple[Any, ...]  # (event_type, column values...)
+
+_EARTH_KM = 6371.0088
+_MIN_HOURS = 1.0 / 60.0  # speeds are measured over at least a minute: no division by zero
+
+
+@dataclass(frozen=True, slots=True)
+class EntityView:
+    ts: Sequence[int]
+    rows: Sequence[Row]
+    fraud: Sequence[int]
+    floor: float  # may be -inf
+
+
+def get_path(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _check(cond: Condition) -> Callable[[Any], bool]:
+    v = cond.value
+    op = cond.op
+    if op == "eq":
+        return lambda x: x == v
+    if op == "ne":
+        return lambda x: x != v
+    if op == "in":
+        return lambda x: x in v
+    if op == "not_in":
+        return lambda x: x not in v
+    if op == "exists":
+        return lambda x: (x is not None) == bool(v if v is not None else True)
+
+    def compare(x: Any) -> bool:
+        if not isinstance(x, int | float) or isinstance(x, bool):
+            return False
+        if op == "lt":
+            return bool(x < v)
+        if op == "le":
+            return bool(x <= v)
+        if op == "gt":
+            return bool(x > v)
+        return bool(x >= v)
+
+    return compare
+
+
+def haversine_km(a: Sequence[float], b: Sequence[float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * _EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+class CompiledFeature:
+    """A feature bound to its entity's column layout, ready to evaluate many times."""
+
+    def __init__(self, feature: Feature, columns: dict[str, int], entity_types: frozenset[str]):
+        self.feature = feature
+        self.name = feature.name
+        self.window = (feature.window_s or 0) * 1000
+        self.types = frozenset(feature.events)
+        self.column = columns[feature.field] if feature.field else -1
+        self.geo_column = columns.get("geo", -1)
+        checks = [(columns[c.field], _check(c)) for c in feature.where]
+        if set(entity_types) - self.types:
+            checks.insert(0, (0, self.types.__contains__))
+        self.checks = tuple(checks)
+        # With no condition at all, a count is a difference of two indexes.
+        self.plain = not self.checks
+
+    def _match(self, row: Row) -> bool:
+        return all(check(row[col]) for col, check in self.checks)
+
+    def _bounds(self, view: EntityView, t: int) -> tuple[int, int]:
+        lo = bisect_right(view.ts, max(t - self.window, view.floor))
+        return lo, bisect_right(view.ts, t)
+
+    def evaluate(self, view: EntityView | None, t: int, data: dict[str, Any]) -> Value:
+        f = self.feature
+        if f.kind == "first_seen":
+            value = get_path(data, f.field or "")
+            if value is None:
+                return None
+            if view is None:
+                return 1
+            lo, hi = self._bounds(view, t)
+            rows = view.rows
+            return (
+                0
+                if any(
+                    rows[i][self.column] == value and self._match(rows[i]) for i in range(lo, hi)
+                )
+                else 1
+            )
+        if view is None:
+            return (
+                0 if f.kind == "aggregate" and f.agg in ("count", "count_distinct", "sum") else None
+            )
+        lo, hi = self._bounds(view, t)
+        if f.kind == "label_rate":
+            total = self._count(view, lo, hi)
+            if total == 0:
+                return None
+            fraud = bisect_right(view.fraud, t) - bisect_right(
+                view.fraud, max(t - self.window, view.floor)
+            )
+            return fraud / total
+        if f.kind == "geo_velocity":
+            return self._geo(view, lo, hi, t, data)
+        agg = f.agg
+        if agg == "count":
+            return self._count(view, lo, hi)
+        if agg in ("last", "time_since_last"):
+            for i in range(hi - 1, lo - 1, -1):
+                if self._match(view.rows[i]):
+                    if agg == "time_since_last":
+                        return (t - view.ts[i]) / 1000.0
+                    return view.rows[i][self.column]  # type: ignore[no-any-return]
+            return None
+        col = self.column
+        values = [r[col] for r in view.rows[lo:hi] if r[col] is not None and self._match(r)]
+        if agg == "count_distinct":
+            return len(set(values))
+        nums = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if not nums:
+            return 0 if agg == "sum" else None
+        if agg == "sum":
+            return sum(nums)
+        if agg == "min":
+            return min(nums)
+        if agg == "max":
+            return max(nums)
+        mean = sum(nums) / len(nums)
+        if agg == "mean":
+            return mean
+        return math.sqrt(sum((x - mean) ** 2 for x in nums) / len(nums))  # population std
+
+    def _count(self, view: EntityView, lo: int, hi: int) -> int:
+        if self.plain:
+            return hi - lo
+        rows = view.rows
+        return sum(1 for i in range(lo, hi) if self._match(rows[i]))
+
+    def _geo(self, view: EntityView, lo: int, hi: int, t: int, data: dict[str, Any]) -> Value:
+        here = data.get("geo")
+        if not isinstance(here, dict) or "lat" not in here:
+            return None
+        for i in range(hi - 1, lo - 1, -1):
+            row = view.rows[i]
+            there = row[self.geo_column]
+            if there is not None and self._match(row):
+                km = haversine_km((here["lat"], here["lon"]), there)
+                if self.feature.unit == "km":
+                    return km
+                return km / max((t - view.ts[i]) / 3_600_000.0, _MIN_HOURS)
+        return None
+
+
+def derive(feature: Feature, values: dict[str, Value], data: dict[str, Any]) -> Value:
+    args: list[float] = []
+    for name in feature.inputs:
+        v = get_path(data, name[6:]) if name.startswith("event.") else values.get(name)
+        if not isinstance(v, int | float) or isinstance(v, bool):
+            return None
+        args.append(float(v))
+    if feature.op == "ratio":
+        return args[0] / args[1] if args[1] else None
+    if feature.op == "diff":
+        return args[0] - args[1]
+    return (args[0] - args[1]) / args[2] if args[2] else None

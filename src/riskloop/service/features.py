@@ -1,0 +1,184 @@
+"""Feature use cases: keep the online state in step with the event log, preview an event's
+features, and backfill point-in-time features for history.
+
+The event log's order is the stream order. Live ingestion feeds each accepted event to the
+engine right after it is stored (under one lock, so the engine sees the log's order); a
+restart or a backfill replays the log in the same order through the same engine — which is
+why online and offline features agree. Disputes with fraud reason codes are labels: they
+count from their place in the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from riskloop.domain.events import StoredEvent
+from riskloop.domain.labels import Label, label_from_dispute
+from riskloop.domain.ports import EventLog
+from riskloop.errors import RiskloopError
+from riskloop.features import EventInput, FeatureEngine, FeatureResult, MemoryState
+
+log = logging.getLogger(__name__)
+
+
+class VectorSink(Protocol):
+    """Where backfilled vectors go (a Parquet file by default)."""
+
+    def write(self, rows: list[dict[str, Any]]) -> None: ...
+
+    def fail(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class ReplayStats:
+    events: int = 0
+    labels: int = 0
+    late: int = 0
+    duplicates: int = 0
+
+
+def label_of(stored: StoredEvent) -> Label | None:
+    if stored.event_type != "dispute":
+        return None
+    return label_from_dispute(stored.data, stored.occurred_at)
+
+
+def as_input(stored: StoredEvent) -> EventInput:
+    return EventInput.of(stored.event_id, stored.event_type, stored.occurred_at, stored.data)
+
+
+def iterate_log(events: EventLog, *, page: int = 5000) -> Iterator[StoredEvent]:
+    after = 0
+    while True:
+        batch = events.scan(after_seq=after, limit=page)
+        if not batch:
+            return
+        yield from batch
+        after = batch[-1].seq or after
+
+
+class FeatureService:
+    def __init__(self, engine: FeatureEngine, events: EventLog) -> None:
+        self.engine = engine
+        self.events = events
+        self.lock = threading.Lock()  # held by ingestion across append + observe
+        self.failures = 0
+        # Called with every vector computed for a live event (decision records, monitoring).
+        self.listeners: list[Callable[[StoredEvent, FeatureResult], None]] = []
+
+    def observe(self, stored: StoredEvent) -> FeatureResult | None:
+        """Count one newly stored event (or apply it as a label).
+
+        Fails open: the event is already durable, so a state failure is logged and counted
+        (``failures``) rather than turned into an error for a client that would then retry
+        into a duplicate; ``riskloop features rebuild`` restores the state from the log."""
+        try:
+            label = label_of(stored)
+            if label is not None:
+                self.engine.apply_label(label)
+                return None
+            result = self.engine.process(as_input(stored))
+        except RiskloopError as exc:
+            self.failures += 1
+            log.error("feature state not updated for %s: %s", stored.event_id, exc)
+            return None
+        for listener in self.listeners:
+            listener(stored, result)
+        return result
+
+    def preview(
+        self, event_id: str, event_type: str, data: dict[str, Any], occurred_at: Any
+    ) -> FeatureResult:
+        """What the features of this event would be now, without recording it."""
+        return self.engine.process(
+            EventInput.of(event_id, event_type, occurred_at, data), record=False
+        )
+
+    def replay(
+        self,
+        source: Iterator[StoredEvent],
+        on_result: Callable[[StoredEvent, FeatureResult], None] | None = None,
+    ) -> ReplayStats:
+        stats = ReplayStats()
+        for stored in source:
+            label = label_of(stored)
+            if label is not None:
+                self.engine.apply_label(label)
+                stats.labels += 1
+                continue
+            result = self.engine.process(as_input(stored))
+            stats.events += 1
+            stats.late += result.late
+            stats.duplicates += result.duplicate
+            if on_result is not None:
+                on_result(stored, result)
+        return stats
+
+    def rebuild(self) -> ReplayStats:
+        """Bring fresh in-process state up to date with the event log (at start-up)."""
+        stats = self.replay(iterate_log(self.events))
+        log.info("feature state rebuilt from %d events and %d labels", stats.events, stats.labels)
+        return stats
+
+    def backfill(
+        self,
+        sink: VectorSink,
+        *,
+        batch: int = 20_000,
+        progress: Callable[[int], None] | None = None,
+    ) -> ReplayStats:
+        """Point-in-time features of every event in the log, in log order, to ``sink``.
+
+        Runs a fresh in-process engine with the same definitions: a backfill never reads or
+        changes the live (possibly shared) state."""
+        fresh = FeatureService(FeatureEngine(self.engine.feature_set, MemoryState()), self.events)
+        names = sorted({n for f in self.engine.feature_set.features for n in [f.name]})
+        rows: list[dict[str, Any]] = []
+
+        def collect(stored: StoredEvent, result: FeatureResult) -> None:
+            row: dict[str, Any] = dict.fromkeys(names)
+            row.update(
+                event_id=stored.event_id,
+                event_type=stored.event_type,
+                occurred_at=stored.occurred_at,
+                seq=stored.seq,
+                late=result.late,
+            )
+            if result.values:
+                row.update(result.values)
+            rows.append(row)
+            if len(rows) >= batch:
+                sink.write(rows)
+                if progress:
+                    progress(len(rows))
+                rows.clear()
+
+        try:
+            stats = fresh.replay(iterate_log(self.events), collect)
+            if rows:
+                sink.write(rows)
+                if progress:
+                    progress(len(rows))
+        except BaseException:
+            sink.fail()
+            raise
+        finally:
+            sink.close()
+        return stats
+
+    def labels_as_of(self, cutoff: datetime) -> dict[str, bool]:
+        """Each labelled event's label as known at ``cutoff`` (later labels win: a reversal
+        withdraws a fraud claim). Labels that arrived after the cutoff do not exist here."""
+        known: dict[str, bool] = {}
+        for stored in iterate_log(self.events):
+            label = label_of(stored)
+            if label is not None and label.arrived_at <= cutoff:
+                known[label.event_id] = label.fraud
+        return known
