@@ -14,7 +14,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from riskloop.domain.labels import Label
 from riskloop.features.compute import EntityView, Row, Value, derive
@@ -47,8 +47,7 @@ class EventInput:
         return cls(event_id, event_type, to_ms(occurred_at), data)
 
 
-@dataclass(frozen=True, slots=True)
-class Touch:
+class Touch(NamedTuple):
     """One entity an event reads and/or updates."""
 
     plan: EntityPlan
@@ -126,8 +125,10 @@ class FeatureEngine:
                 return FeatureResult(event.event_id, snap.order, None, duplicate=True)
             values: dict[str, Value] = {}
             if tp is not None:
+                memo: dict[Any, Any] = {}
+                views, ts, data = snap.views, event.ts, event.data
                 for entity, cf in tp.outputs:
-                    values[cf.name] = cf.evaluate(snap.views.get(entity), event.ts, event.data)
+                    values[cf.name] = cf.evaluate(views.get(entity), ts, data, memo)
                 for f in tp.derived:
                     values[f.name] = derive(f, values, event.data)
             late = event.ts < snap.max_ts_before - lateness
@@ -218,14 +219,17 @@ class MemoryState:
             h = self._histories.get(k)
             if h is None:
                 h = self._histories[k] = _History()
-            if not h.ts or ts >= h.ts[-1]:
-                h.ts.append(ts)
+            hts = h.ts
+            if not hts or ts >= hts[-1]:
+                hts.append(ts)
                 h.rows.append(t.row)
             else:
-                i = bisect_right(h.ts, ts)
-                h.ts.insert(i, ts)
+                i = bisect_right(hts, ts)
+                hts.insert(i, ts)
                 h.rows.insert(i, t.row)
-            self._trim(h, self._max_ts - plan.lateness - t.plan.horizon)
+            cutoff = self._max_ts - plan.lateness - t.plan.horizon
+            if hts[0] < cutoff or (h.fraud and h.fraud[0] < cutoff):
+                self._trim(h, cutoff)
         label_keys = tuple(
             (t.plan.entity, t.key)
             for t in touches

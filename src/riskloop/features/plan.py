@@ -3,10 +3,11 @@ per event type, which features to output and which entities to update."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from riskloop.features.compute import CompiledFeature, Row, get_path
+from riskloop.features.compute import CompiledFeature, Row, compile_path
 from riskloop.features.definitions import ENTITY_KEYS, Feature, FeatureSet
 
 
@@ -18,24 +19,29 @@ class EntityPlan:
     horizon: int  # ms
     labelled: frozenset[str]  # event types whose fraud labels this entity counts
 
+    _keys: tuple[Callable[[dict[str, Any]], Any], ...] = field(init=False, repr=False)
+    _cols: tuple[Callable[[dict[str, Any]], Any], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_keys", tuple(compile_path(p) for p in ENTITY_KEYS[self.entity]))
+        object.__setattr__(
+            self, "_cols", tuple(_geo if c == "geo" else compile_path(c) for c in self.columns)
+        )
+
     def key(self, data: dict[str, Any]) -> str | None:
-        for path in ENTITY_KEYS[self.entity]:
-            value = get_path(data, path)
+        for get in self._keys:
+            value = get(data)
             if value is not None and value != "":
                 return str(value)
         return None
 
     def row(self, event_type: str, data: dict[str, Any]) -> Row:
-        out: list[Any] = [event_type]
-        for col in self.columns:
-            if col == "geo":
-                geo = data.get("geo")
-                out.append(
-                    (geo["lat"], geo["lon"]) if isinstance(geo, dict) and "lat" in geo else None
-                )
-            else:
-                out.append(get_path(data, col))
-        return tuple(out)
+        return tuple([event_type, *[get(data) for get in self._cols]])
+
+
+def _geo(data: dict[str, Any]) -> tuple[float, float] | None:
+    geo = data.get("geo")
+    return (geo["lat"], geo["lon"]) if isinstance(geo, dict) and "lat" in geo else None
 
 
 @dataclass(frozen=True)
