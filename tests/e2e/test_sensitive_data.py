@@ -100,7 +100,7 @@ def test_postgres_tables_hold_no_pan_or_pii(tmp_path: Path, pg_settings: Setting
     engine = create_engine(pg_settings.database_url.get())
     with engine.connect() as conn:
         for table in ("event_log", "dead_letters"):
-            rows = conn.execute(text(f"SELECT * FROM {table}")).all()  # noqa: S608 - fixed names
+            rows = conn.execute(text(f"SELECT * FROM {table}")).all()
             assert rows
             dump = b"".join(
                 (bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode())
