@@ -64,8 +64,10 @@ def build(
     feature_set: FeatureSet | None = None,
     rebuild_features: bool = True,
 ) -> Riskloop:
-    """Wire a process. In-process feature state is rebuilt from the event log unless
-    ``rebuild_features`` is false (commands that do not read features skip it)."""
+    """Wire a process. In-process feature state is rebuilt from the event log and then
+    follows it. ``rebuild_features=False`` is for commands that never read live features
+    (an import, key rotation): their ingestion leaves in-process state alone, since that
+    state dies with the command; shared (Redis) state is still updated."""
     engine = engine or make_engine(
         settings.database_url.get(), sqlite_synchronous=settings.sqlite_synchronous
     )
@@ -76,9 +78,11 @@ def build(
     events, dead_letters = SqlEventLog(engine), SqlDeadLetters(engine)
     fs = feature_set or load_feature_set(settings.feature_set_path)
     state = feature_state(settings, fs)
-    features = FeatureService(FeatureEngine(fs, state), events)
-    if rebuild_features and isinstance(state, MemoryState):
+    in_process = isinstance(state, MemoryState)
+    features = FeatureService(FeatureEngine(fs, state), events, follow_log=in_process)
+    if rebuild_features and in_process:
         features.rebuild()
+    feed_features = not in_process or rebuild_features
     return Riskloop(
         settings=settings,
         engine=engine,
@@ -92,7 +96,7 @@ def build(
             events=events,
             dead_letters=dead_letters,
             max_batch=settings.max_batch,
-            features=features,
+            features=features if feed_features else None,
         ),
         features=features,
     )

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
 from riskloop.entrypoints.http import create_app
+from riskloop.service.features import as_input
 from tests.support.factories import card_payment
 
 RISKLOOP = str(Path(sys.executable).with_name("riskloop"))
@@ -159,3 +161,25 @@ def test_features_validate_names_the_problem(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0
     assert "ok: default@1+" in ok.stdout
+
+
+def test_a_server_follows_events_another_process_imported(settings: Settings) -> None:
+    server = build(settings)
+    importer = build(settings, migrate=False, rebuild_features=False)  # as `riskloop import` does
+    try:
+        assert importer.ingestor.features is None
+        with TestClient(create_app(server, follow_every_s=0.05)):
+            for minute in range(5):
+                importer.ingestor.ingest(card_payment(occurred_at=f"2026-11-01T12:0{minute}:00Z"))
+            deadline = time.monotonic() + 10
+            while server.features.applied_seq < 5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.features.applied_seq == 5  # caught up by the background follower
+            probe = server.ingestor.protect_only(card_payment(occurred_at="2026-11-01T12:06:00Z"))
+            # Straight to the engine: preview would catch up by itself.
+            result = server.features.engine.process(as_input(probe), record=False)
+            assert result.values is not None
+            assert result.values["card_count_10m"] == 5
+    finally:
+        importer.close()
+        server.close()

@@ -81,7 +81,7 @@ def serve(
 
     from riskloop.entrypoints.http import create_app
 
-    rl = _app()
+    rl = _app(rebuild_features=True)
     s = rl.settings
     err.print(
         f"riskloop {__version__} on http://{host or s.host}:{port or s.port} (data: {s.data_dir})"
@@ -127,7 +127,8 @@ def import_events(
     except (InvalidEvent, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    rl = _app(rebuild_features=True)
+    # In-process feature state would die with this command: a server catches up from the log.
+    rl = _app()
     show_bar = progress and err.is_terminal
     try:
         total = count_lines(file, kind) if show_bar else None  # type: ignore[arg-type]

@@ -97,7 +97,7 @@ def haversine_km(a: Sequence[float], b: Sequence[float]) -> float:
 
 def _predicate(checks: list[tuple[int, Callable[[Any], bool]]]) -> Callable[[Row], bool]:
     if len(checks) == 1:
-        (col, check), = checks
+        ((col, check),) = checks
         return lambda row: check(row[col])
     return lambda row: all(check(row[col]) for col, check in checks)
 
@@ -148,7 +148,7 @@ class CompiledFeature:
                 bisect_right(ts, max(t - self.window, view.floor)),
                 bisect_right(ts, t),
             )
-        return got  # type: ignore[no-any-return]
+        return got
 
     def _evaluate_count(
         self, view: EntityView | None, t: int, data: dict[str, Any], memo: Memo | None = None
@@ -165,7 +165,7 @@ class CompiledFeature:
             if not self.plain:
                 got = [r for r in got if self._match(r)]
             memo[self.group] = got
-        return got  # type: ignore[no-any-return]
+        return got
 
     def _count(self, view: EntityView, t: int, memo: Memo) -> int:
         if self.plain:
@@ -178,16 +178,19 @@ class CompiledFeature:
         if got is None:
             col = self.column
             got = memo[self.value_key] = [r[col] for r in rows if r[col] is not None]
-        return got  # type: ignore[no-any-return]
+        return got
 
     def _numbers(self, rows: Sequence[Row], memo: Memo) -> tuple[list[float], float | None]:
         key = self.number_key
         got = memo.get(key)
         if got is None:
-            nums = [v for v in self._values(rows, memo)
-                    if isinstance(v, int | float) and not isinstance(v, bool)]
+            nums = [
+                v
+                for v in self._values(rows, memo)
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            ]
             got = memo[key] = (nums, sum(nums) / len(nums) if nums else None)
-        return got  # type: ignore[no-any-return]
+        return got
 
     def evaluate(
         self, view: EntityView | None, t: int, data: dict[str, Any], memo: Memo | None = None
@@ -202,7 +205,9 @@ class CompiledFeature:
                 return 1
             return 0 if value in self._values(self._rows(view, t, memo), memo) else 1
         if view is None:
-            return 0 if f.kind == "aggregate" and f.agg in ("count", "count_distinct", "sum") else None
+            return (
+                0 if f.kind == "aggregate" and f.agg in ("count", "count_distinct", "sum") else None
+            )
         if f.kind == "label_rate":
             total = self._count(view, t, memo)
             if total == 0:

@@ -36,7 +36,7 @@ class EntityPlan:
         return None
 
     def row(self, event_type: str, data: dict[str, Any]) -> Row:
-        return tuple([event_type, *[get(data) for get in self._cols]])
+        return (event_type, *[get(data) for get in self._cols])
 
 
 def _geo(data: dict[str, Any]) -> tuple[float, float] | None:

@@ -1,11 +1,13 @@
 """Feature use cases: keep the online state in step with the event log, preview an event's
 features, and backfill point-in-time features for history.
 
-The event log's order is the stream order. Live ingestion feeds each accepted event to the
-engine right after it is stored (under one lock, so the engine sees the log's order); a
-restart or a backfill replays the log in the same order through the same engine — which is
-why online and offline features agree. Disputes with fraud reason codes are labels: they
-count from their place in the log.
+The event log's order is the stream order. In-process state *follows the log*: after each
+append, and every second in a server, :meth:`FeatureService.catch_up` applies every event
+stored since the last one applied, in log order — including events that another process
+(``riskloop import``) stored. A restart or a backfill replays the log the same way through
+the same engine, which is why online and offline features agree. Shared state (Redis) is
+updated directly by whichever process stores the event, in the order Redis serialises.
+Disputes with fraud reason codes are labels: they count from their place in the stream.
 """
 
 from __future__ import annotations
@@ -54,8 +56,7 @@ def as_input(stored: StoredEvent) -> EventInput:
     return EventInput.of(stored.event_id, stored.event_type, stored.occurred_at, stored.data)
 
 
-def iterate_log(events: EventLog, *, page: int = 5000) -> Iterator[StoredEvent]:
-    after = 0
+def iterate_log(events: EventLog, *, after: int = 0, page: int = 5000) -> Iterator[StoredEvent]:
     while True:
         batch = events.scan(after_seq=after, limit=page)
         if not batch:
@@ -65,38 +66,74 @@ def iterate_log(events: EventLog, *, page: int = 5000) -> Iterator[StoredEvent]:
 
 
 class FeatureService:
-    def __init__(self, engine: FeatureEngine, events: EventLog) -> None:
+    def __init__(self, engine: FeatureEngine, events: EventLog, *, follow_log: bool = True) -> None:
         self.engine = engine
         self.events = events
-        self.lock = threading.Lock()  # held by ingestion across append + observe
+        self.follow_log = follow_log
+        self.applied_seq = 0  # with follow_log: the last log position applied to the state
+        self.lock = threading.RLock()  # one writer of the state at a time, in log order
         self.failures = 0
         # Called with every vector computed for a live event (decision records, monitoring).
         self.listeners: list[Callable[[StoredEvent, FeatureResult], None]] = []
 
+    def _apply(self, stored: StoredEvent, stats: ReplayStats) -> FeatureResult | None:
+        label = label_of(stored)
+        if label is not None:
+            self.engine.apply_label(label)
+            stats.labels += 1
+            return None
+        result = self.engine.process(as_input(stored))
+        stats.events += 1
+        stats.late += result.late
+        stats.duplicates += result.duplicate
+        return result
+
     def observe(self, stored: StoredEvent) -> FeatureResult | None:
-        """Count one newly stored event (or apply it as a label).
+        """Count one newly stored event (or apply it as a label), and tell the listeners.
 
         Fails open: the event is already durable, so a state failure is logged and counted
         (``failures``) rather than turned into an error for a client that would then retry
         into a duplicate; ``riskloop features rebuild`` restores the state from the log."""
         try:
-            label = label_of(stored)
-            if label is not None:
-                self.engine.apply_label(label)
-                return None
-            result = self.engine.process(as_input(stored))
+            result = self._apply(stored, ReplayStats())
         except RiskloopError as exc:
             self.failures += 1
             log.error("feature state not updated for %s: %s", stored.event_id, exc)
             return None
-        for listener in self.listeners:
-            listener(stored, result)
+        if result is not None:
+            for listener in self.listeners:
+                listener(stored, result)
         return result
+
+    def catch_up(self) -> int:
+        """Apply what the log holds beyond the last applied position (in-process state);
+        returns how many records were applied."""
+        if not self.follow_log:
+            return 0
+        with self.lock:
+            n = 0
+            for stored in iterate_log(self.events, after=self.applied_seq):
+                self.observe(stored)
+                self.applied_seq = stored.seq or self.applied_seq
+                n += 1
+            return n
+
+    def rebuild(self) -> ReplayStats:
+        """Replay the whole log into fresh state (start-up; after a Redis reset)."""
+        with self.lock:
+            stats = ReplayStats()
+            self.applied_seq = 0
+            for stored in iterate_log(self.events):
+                self._apply(stored, stats)
+                self.applied_seq = stored.seq or self.applied_seq
+        log.info("feature state rebuilt from %d events and %d labels", stats.events, stats.labels)
+        return stats
 
     def preview(
         self, event_id: str, event_type: str, data: dict[str, Any], occurred_at: Any
     ) -> FeatureResult:
         """What the features of this event would be now, without recording it."""
+        self.catch_up()
         return self.engine.process(
             EventInput.of(event_id, event_type, occurred_at, data), record=False
         )
@@ -106,25 +143,12 @@ class FeatureService:
         source: Iterator[StoredEvent],
         on_result: Callable[[StoredEvent, FeatureResult], None] | None = None,
     ) -> ReplayStats:
+        """Run ``source`` through the engine (a backfill's fresh engine, typically)."""
         stats = ReplayStats()
         for stored in source:
-            label = label_of(stored)
-            if label is not None:
-                self.engine.apply_label(label)
-                stats.labels += 1
-                continue
-            result = self.engine.process(as_input(stored))
-            stats.events += 1
-            stats.late += result.late
-            stats.duplicates += result.duplicate
-            if on_result is not None:
+            result = self._apply(stored, stats)
+            if result is not None and on_result is not None:
                 on_result(stored, result)
-        return stats
-
-    def rebuild(self) -> ReplayStats:
-        """Bring fresh in-process state up to date with the event log (at start-up)."""
-        stats = self.replay(iterate_log(self.events))
-        log.info("feature state rebuilt from %d events and %d labels", stats.events, stats.labels)
         return stats
 
     def backfill(

@@ -86,14 +86,18 @@ class Ingestor:
         self.clock = clock
 
     def _append(self, stored: Sequence[StoredEvent], *, atomic: bool) -> list[AppendOutcome]:
-        """Append, then count what was accepted in the online features, in log order."""
-        if self.features is None:
+        """Append, then bring the online features up to date, in log order."""
+        features = self.features
+        if features is None:
             return self.events.append(stored, atomic=atomic)
-        with self.features.lock:
+        with features.lock:
             outcomes = self.events.append(stored, atomic=atomic)
-            for event, outcome in zip(stored, outcomes, strict=True):
-                if outcome.status is AppendStatus.ACCEPTED:
-                    self.features.observe(event)
+            if features.follow_log:
+                features.catch_up()
+            else:
+                for event, outcome in zip(stored, outcomes, strict=True):
+                    if outcome.status is AppendStatus.ACCEPTED:
+                        features.observe(event)
             return outcomes
 
     # -- API: atomic ----------------------------------------------------------------------

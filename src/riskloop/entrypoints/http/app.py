@@ -6,6 +6,10 @@ field path the same way in the API, in imports and in dead letters.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
@@ -20,6 +24,8 @@ from riskloop.entrypoints.http.errors import error_response, install
 from riskloop.entrypoints.http.responses import Json
 from riskloop.errors import FieldError, InvalidEvent, NotFound
 from riskloop.intake import CONTRACTS, EVENT_TYPES, json_schema, latest
+
+log = logging.getLogger(__name__)
 
 _EVENTS_DOC = """Ingest one event (a JSON object) or a batch (`{"events": [...]}`).
 
@@ -51,11 +57,39 @@ class _TooLarge(Exception):
         self.limit = limit
 
 
-def create_app(rl: Riskloop) -> FastAPI:
+def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
+    """Keep in-process features current with events other processes stored (imports)."""
+    while not stop.wait(every_s):
+        try:
+            rl.features.catch_up()
+        except Exception:  # keep following; the next round retries
+            log.exception("feature catch-up failed")
+
+
+def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        follower = threading.Thread(
+            target=_follow_log,
+            args=(rl, stop, follow_every_s),
+            name="feature-follower",
+            daemon=True,
+        )
+        if rl.features.follow_log:
+            follower.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if follower.is_alive():
+                follower.join(timeout=5)
+
     app = FastAPI(
         title="riskloop",
         version=__version__,
         description="Real-time risk decisioning for fintech.",
+        lifespan=lifespan,
     )
     install(app)
     limit = rl.settings.max_body_bytes
