@@ -46,6 +46,9 @@ class ColumnMapping:
         return cls(rename, constants)
 
     def apply(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        if not self.rename and not self.constants and not any("." in k for k in row):
+            # Already nested (NDJSON, nested Parquet): only drop absent values.
+            return {k: v for k, v in row.items() if v is not None and v != ""}
         out: dict[str, Any] = {}
         for path, value in self.constants.items():
             _put(out, path, value)

@@ -68,17 +68,23 @@ def path_of(loc: tuple[str | int, ...]) -> str:
 
 
 def _forbidden_paths(value: Any, prefix: str = "") -> list[str]:
+    """Paths of sensitive-authentication-data keys anywhere in ``value`` (runs on every
+    event, so dicts without such a key are skipped with one set operation)."""
     found: list[str] = []
     if isinstance(value, dict):
+        if not FORBIDDEN_KEYS.isdisjoint(value) or not all(
+            type(k) is str and k.islower() for k in value
+        ):
+            for key in value:
+                if isinstance(key, str) and key.lower() in FORBIDDEN_KEYS:
+                    found.append(f"{prefix}.{key}" if prefix else key)
         for key, item in value.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if isinstance(key, str) and key.lower() in FORBIDDEN_KEYS:
-                found.append(path)
-            elif isinstance(item, dict | list):
-                found.extend(_forbidden_paths(item, path))
+            if type(item) is dict or type(item) is list:
+                found.extend(_forbidden_paths(item, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            found.extend(_forbidden_paths(item, f"{prefix}[{i}]"))
+            if type(item) is dict or type(item) is list:
+                found.extend(_forbidden_paths(item, f"{prefix}[{i}]"))
     return found
 
 

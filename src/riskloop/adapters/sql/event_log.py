@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, Row, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -64,6 +65,47 @@ def _fingerprints(conn: Connection, ids: list[str]) -> dict[str, str]:
     return found
 
 
+_SQLITE_INSERT = (
+    "INSERT INTO event_log (event_id, event_type, schema_version, occurred_at, ingested_at,"
+    " fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _sqlite_time(moment: datetime) -> str:
+    # The storage format of SQLAlchemy's SQLite DATETIME, so reads go through UtcDateTime.
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_insert(conn: Connection, fresh: list[StoredEvent], now: datetime) -> dict[str, int]:
+    """Bulk insert without SQLAlchemy's per-row type processing (a third of the import
+    time). Safe without ON CONFLICT: the transaction began IMMEDIATE, so no other writer
+    can have stored one of these ids since we looked; for the same reason the new rows take
+    the next rowids in order."""
+    top = conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM event_log").scalar_one()
+    stamp = _sqlite_time(now)
+    rows = []
+    for ev in fresh:
+        box = ev.pii
+        rows.append(
+            (
+                ev.event_id,
+                ev.event_type,
+                ev.schema_version,
+                _sqlite_time(ev.occurred_at),
+                stamp,
+                ev.fingerprint,
+                ev.source[:256],
+                orjson.dumps(ev.data).decode(),
+                box.ciphertext if box else None,
+                box.wrapped_key if box else None,
+                box.key_version if box else None,
+            )
+        )
+    conn.exec_driver_sql(_SQLITE_INSERT, rows)
+    return {ev.event_id: top + i for i, ev in enumerate(fresh, start=1)}
+
+
 class SqlEventLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -95,7 +137,9 @@ class SqlEventLog:
                 )
         self._refuse_conflicts(events, status, atomic)
         seqs: dict[str, int] = {}
-        if fresh:
+        if fresh and conn.dialect.name == "sqlite":
+            seqs = _sqlite_insert(conn, fresh, datetime.now(UTC))
+        elif fresh:
             now = datetime.now(UTC)
             stmt = insert_ignoring_conflicts(conn, event_log, "event_id").returning(
                 event_log.c.event_id, event_log.c.seq
