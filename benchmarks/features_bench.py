@@ -25,10 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from riskloop.features import EventInput, FeatureEngine, MemoryState, load_feature_set  # noqa: E402
-from riskloop.intake import validate_event  # noqa: E402
-from riskloop.vault import Keyring, MemoryKeyStore, Vault  # noqa: E402
-from tests.support.streams import generate  # noqa: E402
+from riskloop.features import EventInput, FeatureEngine, MemoryState, load_feature_set
+from riskloop.intake import validate_event
+from riskloop.vault import Keyring, MemoryKeyStore, Vault
+from tests.support.streams import generate
 
 
 def machine() -> str:
@@ -47,7 +47,9 @@ def prepared(n: int, seed: int, payments_only: bool = False) -> list[EventInput]
     vault = Vault(Keyring.open(MemoryKeyStore()))
     out = []
     for payload in generate(n, seed=seed):
-        if payload["event_type"] == "dispute" or (payments_only and payload["event_type"] != "card_payment"):
+        if payload["event_type"] == "dispute" or (
+            payments_only and payload["event_type"] != "card_payment"
+        ):
             continue
         s = vault.protect(validate_event(payload), source="bench")
         out.append(EventInput.of(s.event_id, s.event_type, s.occurred_at, s.data))
@@ -55,7 +57,9 @@ def prepared(n: int, seed: int, payments_only: bool = False) -> list[EventInput]
 
 
 def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=1000)[int(q * 10) - 1] if len(values) > 10 else max(values)
+    return (
+        statistics.quantiles(values, n=1000)[int(q * 10) - 1] if len(values) > 10 else max(values)
+    )
 
 
 def online(engine: FeatureEngine, events: list[EventInput], warm: int) -> dict[str, Any]:
@@ -109,8 +113,10 @@ def main() -> None:
     args = ap.parse_args()
     fs = load_feature_set()
     print(f"machine: {machine()}")
-    print(f"feature set: {fs.version_id}, {len(fs.features)} features, "
-          f"{len(fs.names_for('card_payment'))} per card payment")
+    print(
+        f"feature set: {fs.version_id}, {len(fs.features)} features, "
+        f"{len(fs.names_for('card_payment'))} per card payment"
+    )
     events = prepared(args.events, seed=21)
     warm = len(events) // 2
     rows = [("in-process", online(FeatureEngine(fs, MemoryState()), events, warm))]
@@ -124,17 +130,24 @@ def main() -> None:
         finally:
             state.reset()
             state.close()
-    print("\n| state | events timed | p50 µs | p99 µs | card payment p50 µs | card payment p99 µs |")
+    print(
+        "\n| state | events timed | p50 µs | p99 µs | card payment p50 µs | card payment p99 µs |"
+    )
     print("|---|---|---|---|---|---|")
     for name, r in rows:
-        print(f"| {name} | {r['events']} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | "
-              f"{r['payment_p50_us']:.0f} | {r['payment_p99_us']:.0f} |")
+        print(
+            f"| {name} | {r['events']} | {r['p50_us']:.0f} | {r['p99_us']:.0f} | "
+            f"{r['payment_p50_us']:.0f} | {r['payment_p99_us']:.0f} |"
+        )
     entities, per = memory_per_entity(events)
     print(f"\nmemory: {entities} entities tracked, {per:.0f} bytes per entity (tracemalloc)")
     history = prepared(args.backfill, seed=22, payments_only=True)
     rate, dt = backfill_rate(history)
-    print(f"\nbackfill (engine replay): {len(history)} payments in {dt:.1f} s = {rate:,.0f} events/s; "
-          f"1.75 M payments would take {1_750_000 / rate:.0f} s")
+    print(
+        f"\nbackfill (engine replay): {len(history)} payments in {dt:.1f} s"
+        f" = {rate:,.0f} events/s; "
+        f"1.75 M payments would take {1_750_000 / rate:.0f} s"
+    )
 
 
 if __name__ == "__main__":
