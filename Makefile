@@ -36,7 +36,8 @@ contracts: install
 check: lint type contracts test
 
 bench: install
-	$(BIN)/python benchmarks/import_throughput.py
+	$(BIN)/python benchmarks/ingest_bench.py
+	$(BIN)/python benchmarks/features_bench.py --redis
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
