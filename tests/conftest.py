@@ -16,7 +16,7 @@ from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
 
 PG_ADMIN_URL = os.environ.get(
-    "RISKLOOP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
 

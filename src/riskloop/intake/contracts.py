@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, StringConstraints, field_validator,
 from riskloop.domain.cards import luhn_valid
 from riskloop.domain.sensitivity import PAN, PII
 from riskloop.intake.types import (
+    _not_bool,
     AccountNumber,
     Address,
     AmountMinor,
@@ -211,7 +212,7 @@ class AccountChange(EventBase):
     def _carries_new_value(self) -> Self:
         needed = _CHANGE_FIELD.get(self.change)
         if needed and getattr(self, needed) is None:
-            raise ValueError(f"change {self.change!r} needs {needed}")
+            raise ValueError(f"{needed}: change {self.change!r} needs {needed}")
         return self
 
 
@@ -263,7 +264,9 @@ class KycRecord(EventBase):
     @model_validator(mode="after")
     def _subject_present(self) -> Self:
         if getattr(self, self.subject) is None:
-            raise ValueError(f"subject {self.subject!r} needs the {self.subject} object")
+            raise ValueError(
+                f"{self.subject}: subject {self.subject!r} needs the {self.subject} object"
+            )
         return self
 
 
@@ -304,7 +307,9 @@ class LedgerEntry(EventBase):
     entry: Literal["debit", "credit"]
     amount: AmountMinor
     currency: Currency
-    balance_after: Annotated[int, Field(ge=-(10**15), le=10**15)] | None = None
+    balance_after: (
+        Annotated[int, BeforeValidator(_not_bool), Field(ge=-(10**15), le=10**15)] | None
+    ) = None
     category: Text | None = None
     counterparty_id: Id | None = None
     description: Annotated[str, StringConstraints(max_length=256), PII] | None = None

@@ -12,6 +12,7 @@ from typing import Annotated
 import pycountry
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -64,7 +65,20 @@ Country = Annotated[
     StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{2}$"),
     AfterValidator(_country),
 ]
-AmountMinor = Annotated[int, Field(ge=0, le=10**15, description="amount in minor units")]
+
+
+def _not_bool(value: object) -> object:
+    # Lax mode turns "4599" from a CSV cell into 4599, as wanted, but also true into 1.
+    if isinstance(value, bool):
+        raise ValueError("expected an integer amount in minor units, not true or false")
+    return value
+
+
+AmountMinor = Annotated[
+    int,
+    BeforeValidator(_not_bool),
+    Field(ge=0, le=10**15, description="amount in minor units"),
+]
 Timestamp = AwareDatetime
 Mcc = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
 IpAddress = IPvAnyAddress

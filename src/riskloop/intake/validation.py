@@ -50,18 +50,25 @@ _REASONS = {
 _UNION_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "date", "datetime"})
 
 
+def _is_union_tag(part: str | int) -> bool:
+    return isinstance(part, str) and (
+        part in _UNION_TAGS or part.startswith("constrained-") or "[" in part
+    )
+
+
 def path_of(loc: tuple[str | int, ...]) -> str:
     """``('payee', 'name')`` -> ``payee.name``; ``('reasons', 2)`` -> ``reasons[2]``.
 
-    pydantic puts the branch of a union in the location (``int``, ``constrained-str``); those
-    are not fields, so they are left out.
+    pydantic ends the location of an error inside a union with the branch it tried
+    (``int``, ``constrained-str``); that is not a field, so it is left out — only at the end,
+    so that a metadata key called ``int`` or ``order-ref`` keeps its name.
     """
+    if loc and len(loc) > 1 and _is_union_tag(loc[-1]):
+        loc = loc[:-1]
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in _UNION_TAGS or "-" in part or "[" in part:
-            continue
         else:
             out += f".{part}" if out else part
     return out

@@ -45,7 +45,7 @@ def _unwrap(ring: Keyring, box: SealedBox) -> bytes:
         return AESGCM(kek).decrypt(
             box.wrapped_key[:_NONCE], box.wrapped_key[_NONCE:], _wrap_aad(box.key_version)
         )
-    except InvalidTag:
+    except (InvalidTag, ValueError):  # ValueError: truncated, no room for the nonce
         raise VaultError("data key failed authentication") from None
 
 
@@ -53,7 +53,7 @@ def open_sealed(ring: Keyring, box: SealedBox, *, aad: bytes) -> bytes:
     dek = _unwrap(ring, box)
     try:
         return AESGCM(dek).decrypt(box.ciphertext[:_NONCE], box.ciphertext[_NONCE:], aad)
-    except InvalidTag:
+    except (InvalidTag, ValueError):
         raise VaultError("ciphertext failed authentication") from None
 
 

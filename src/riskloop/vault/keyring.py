@@ -99,7 +99,7 @@ class Keyring:
             keks = {int(v): _unb64(k, f"kek {v}") for v, k in data["keks"].items()}
             active = int(data["active"])
             root = _unb64(data["hash_root"], "hash_root")
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise VaultError(f"keyring: malformed ({exc.__class__.__name__})") from None
         if active not in keks:
             raise VaultError(f"keyring: active version {active} has no key")
