@@ -18,7 +18,6 @@ from pydantic import BeforeValidator, Field, StringConstraints, field_validator,
 from riskloop.domain.cards import luhn_valid
 from riskloop.domain.sensitivity import PAN, PII
 from riskloop.intake.types import (
-    _not_bool,
     AccountNumber,
     Address,
     AmountMinor,
@@ -37,6 +36,7 @@ from riskloop.intake.types import (
     Phone,
     Text,
     Timestamp,
+    reject_bool,
 )
 
 
@@ -308,7 +308,7 @@ class LedgerEntry(EventBase):
     amount: AmountMinor
     currency: Currency
     balance_after: (
-        Annotated[int, BeforeValidator(_not_bool), Field(ge=-(10**15), le=10**15)] | None
+        Annotated[int, BeforeValidator(reject_bool), Field(ge=-(10**15), le=10**15)] | None
     ) = None
     category: Text | None = None
     counterparty_id: Id | None = None

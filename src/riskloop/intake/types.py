@@ -12,9 +12,9 @@ from typing import Annotated
 import pycountry
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     IPvAnyAddress,
@@ -67,7 +67,7 @@ Country = Annotated[
 ]
 
 
-def _not_bool(value: object) -> object:
+def reject_bool(value: object) -> object:
     # Lax mode turns "4599" from a CSV cell into 4599, as wanted, but also true into 1.
     if isinstance(value, bool):
         raise ValueError("expected an integer amount in minor units, not true or false")
@@ -76,7 +76,7 @@ def _not_bool(value: object) -> object:
 
 AmountMinor = Annotated[
     int,
-    BeforeValidator(_not_bool),
+    BeforeValidator(reject_bool),
     Field(ge=0, le=10**15, description="amount in minor units"),
 ]
 Timestamp = AwareDatetime
