@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -325,35 +326,24 @@ def features_backfill(
     out_path: Annotated[Path, typer.Option("--out", help="Parquet file to write")] = Path(
         "features.parquet"
     ),
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="processes (the set is split by entity)")
+    ] = min(os.cpu_count() or 1, 4),
 ) -> None:
     """Point-in-time features of every event in the log, in log order, to Parquet."""
-    from riskloop.adapters.parquet import ParquetVectorSink
+    from riskloop.entrypoints.backfill import backfill
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     fs = _feature_set(settings.feature_set_path)
-    # A fresh in-process engine: a backfill never touches the live (maybe shared) state.
-    rl = build(
-        dataclasses.replace(settings, feature_store="memory"),
-        feature_set=fs,
-        rebuild_features=False,
-    )
-    total = rl.events.count()
+    # In-process state here too: a backfill never needs (or touches) a shared store.
+    local = dataclasses.replace(settings, feature_store="memory")
+    err.print(f"backfilling {fs.version_id} with {len(fs.partition(workers))} process(es)")
     try:
-        with Progress(
-            TextColumn("backfill"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=not err.is_terminal,
-        ) as bar:
-            task = bar.add_task("backfill", total=total)
-            stats = rl.features.backfill(
-                ParquetVectorSink(out_path, fs), progress=lambda n: bar.advance(task, n)
-            )
-    finally:
-        rl.close()
+        stats = backfill(local, fs, out_path, workers=workers)
+    except RiskloopError as exc:
+        err.print(f"[red]backfill stopped:[/red] {exc}")
+        raise typer.Exit(1) from None
     out.print(
         f"wrote {stats.events} vectors ({stats.labels} labels applied, {stats.late} late) "
         f"to {out_path} with {fs.version_id}"

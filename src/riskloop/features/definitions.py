@@ -129,6 +129,47 @@ class FeatureSet:
     def names_for(self, event_type: str) -> list[str]:
         return [f.name for f in self.features if event_type in f.outputs_for]
 
+    def partition(self, parts: int) -> list[FeatureSet]:
+        """Split into at most ``parts`` sets whose entities do not overlap (a derived feature
+        stays with its inputs), so each can be computed by its own process: the entities'
+        histories are independent of each other."""
+        group: dict[str, str] = {}  # union-find over entities
+
+        def find(e: str) -> str:
+            while group.setdefault(e, e) != e:
+                e = group[e]
+            return e
+
+        def entities_of(f: Feature) -> set[str]:
+            if f.entity:
+                return {f.entity}
+            return set().union(
+                *(entities_of(self.by_name[i]) for i in f.inputs if i in self.by_name)
+            )
+
+        for f in self.features:
+            linked = sorted(entities_of(f))
+            for other in linked[1:]:
+                group[find(other)] = find(linked[0])
+        clusters: dict[str, list[Feature]] = {}
+        for f in self.features:
+            ents = sorted(entities_of(f))
+            clusters.setdefault(find(ents[0]) if ents else "", []).append(f)
+        bins: list[list[Feature]] = [[] for _ in range(max(1, min(parts, len(clusters))))]
+        for members in sorted(clusters.values(), key=len, reverse=True):
+            min(bins, key=len).extend(members)
+        order = {f.name: i for i, f in enumerate(self.features)}
+        return [
+            FeatureSet(
+                self.name,
+                self.version,
+                tuple(sorted(b, key=lambda f: order[f.name])),
+                self.lateness_s,
+            )
+            for b in bins
+            if b
+        ]
+
     def horizon_s(self, entity: str) -> int:
         """How far back the entity's state must reach."""
         spans = [f.window_s or 0 for f in self.features if f.entity == entity]

@@ -23,7 +23,7 @@ from riskloop.domain.events import StoredEvent
 from riskloop.domain.labels import Label, label_from_dispute
 from riskloop.domain.ports import EventLog
 from riskloop.errors import RiskloopError
-from riskloop.features import EventInput, FeatureEngine, FeatureResult, MemoryState
+from riskloop.features import EventInput, FeatureEngine, FeatureResult, FeatureSet, MemoryState
 
 log = logging.getLogger(__name__)
 
@@ -157,13 +157,15 @@ class FeatureService:
         *,
         batch: int = 20_000,
         progress: Callable[[int], None] | None = None,
+        feature_set: FeatureSet | None = None,
     ) -> ReplayStats:
         """Point-in-time features of every event in the log, in log order, to ``sink``.
 
-        Runs a fresh in-process engine with the same definitions: a backfill never reads or
-        changes the live (possibly shared) state."""
-        fresh = FeatureService(FeatureEngine(self.engine.feature_set, MemoryState()), self.events)
-        names = sorted({n for f in self.engine.feature_set.features for n in [f.name]})
+        Runs a fresh in-process engine with the same definitions (or ``feature_set``, a part
+        of them): a backfill never reads or changes the live (possibly shared) state."""
+        fs = feature_set or self.engine.feature_set
+        fresh = FeatureService(FeatureEngine(fs, MemoryState()), self.events)
+        names = sorted(f.name for f in fs.features)
         rows: list[dict[str, Any]] = []
 
         def collect(stored: StoredEvent, result: FeatureResult) -> None:
