@@ -178,3 +178,12 @@ def test_bad_command_line_input_exits_2_naming_the_problem(tmp_path: Path) -> No
     setting = _run(tmp_path, "import", "events", str(src), RISKLOOP_MAX_BATCH="many")
     assert setting.returncode == 2
     assert "RISKLOOP_MAX_BATCH" in setting.stderr
+
+
+def test_a_file_that_is_not_what_its_suffix_says_stops_cleanly(tmp_path: Path) -> None:
+    fake = tmp_path / "events.parquet"
+    fake.write_text("this is not parquet\n")
+    result = _run(tmp_path, "import", "events", str(fake))
+    assert result.returncode == 1
+    assert "import stopped" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from riskloop import __version__
+from riskloop.adapters.files import Format
 from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
 from riskloop.entrypoints.logs import configure_logging
@@ -122,9 +123,7 @@ def import_events(
 
     try:
         mapping = ColumnMapping.parse(maps, sets)
-        kind = detect_format(file) if fmt is None else fmt
-        if kind not in ("ndjson", "csv", "parquet"):
-            raise ValueError("--format must be ndjson, csv or parquet")
+        kind: Format = detect_format(file) if fmt is None else _format(fmt)
     except (InvalidEvent, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -132,8 +131,8 @@ def import_events(
     rl = _app()
     show_bar = progress and err.is_terminal
     try:
-        total = count_lines(file, kind) if show_bar else None  # type: ignore[arg-type]
-        records = read_records(file, kind)  # type: ignore[arg-type]
+        total = count_lines(file, kind) if show_bar else None
+        records = read_records(file, kind)
         with Progress(
             TextColumn("importing"),
             BarColumn(),
@@ -164,7 +163,8 @@ def import_events(
                 batch_size=batch_size,
                 on_batch=on_batch,
             )
-    except RiskloopError as exc:
+    except (RiskloopError, OSError, ValueError) as exc:
+        # ValueError covers a file that is not what its suffix says (pyarrow's ArrowInvalid).
         err.print(
             f"[red]import stopped:[/red] {exc} (committed batches are kept; re-run to resume)"
         )
@@ -172,6 +172,13 @@ def import_events(
     finally:
         rl.close()
     _print_summary(summary.as_dict())
+
+
+def _format(name: str) -> Format:
+    formats: dict[str, Format] = {"ndjson": "ndjson", "csv": "csv", "parquet": "parquet"}
+    if name not in formats:
+        raise ValueError("--format must be ndjson, csv or parquet")
+    return formats[name]
 
 
 def _print_summary(summary: dict[str, object]) -> None:
