@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
-from riskloop.domain.cards import luhn_valid
+from riskloop.domain.cards import card_numbers, luhn_valid
 from riskloop.domain.sensitivity import PAN, PII
 from riskloop.intake.types import (
     AccountNumber,
@@ -63,6 +63,14 @@ class EventBase(Contract):
     schema_version: Literal[1] = 1
     occurred_at: Timestamp = Field(description="when it happened, with a timezone")
     metadata: Metadata = Field(default_factory=dict, max_length=32)
+
+    @field_validator("event_id")
+    @classmethod
+    def _not_a_card_number(cls, event_id: str) -> str:
+        # The id is stored and returned as it is, so it cannot be tokenized like other fields.
+        if card_numbers(event_id):
+            raise ValueError("looks like a card number; use an id that is not one")
+        return event_id
 
 
 class Card(Contract):

@@ -12,6 +12,7 @@ card.cvv
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -95,16 +96,31 @@ def _forbidden_paths(value: Any, prefix: str = "") -> list[str]:
     return found
 
 
+_FORBIDDEN_IN_TEXT = re.compile(
+    r"""(?ix)
+    (["']?(?:[a-z0-9_]+\.)*(?:"""
+    + "|".join(sorted(FORBIDDEN_KEYS, key=len, reverse=True))
+    + r""")["']?
+     \s*[:=]\s*)
+    ("[^"]*"|'[^']*'|[^,;}\s]*)
+    """
+)
+
+
+def _forbidden_key(key: object) -> bool:
+    # Flat files name nested fields with dots: "card.cvv" is a CVV too.
+    return isinstance(key, str) and key.lower().rsplit(".", 1)[-1] in FORBIDDEN_KEYS
+
+
 def strip_forbidden(value: Any) -> Any:
-    """A copy of ``value`` without any sensitive-authentication-data keys."""
+    """A copy of ``value`` without sensitive authentication data: such keys are dropped, and
+    in text that could not be parsed (a broken JSON line) their values are blanked."""
     if isinstance(value, dict):
-        return {
-            k: strip_forbidden(v)
-            for k, v in value.items()
-            if not (isinstance(k, str) and k.lower() in FORBIDDEN_KEYS)
-        }
+        return {k: strip_forbidden(v) for k, v in value.items() if not _forbidden_key(k)}
     if isinstance(value, list):
         return [strip_forbidden(v) for v in value]
+    if isinstance(value, str):
+        return _FORBIDDEN_IN_TEXT.sub(lambda m: m.group(1) + '"[removed]"', value)
     return value
 
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 import logging
 import re
 
-from riskloop.domain.cards import luhn_valid
+from riskloop.domain.cards import card_numbers
 
-# A run of digits, optionally grouped by single spaces or dashes ("2 4111 1111 1111 1111").
-_DIGIT_RUN = re.compile(r"[0-9]+(?:[ -][0-9]+)*")
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
 
@@ -22,48 +20,22 @@ def mask_pan(pan: str) -> str:
     return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
 
 
-def _card_spans(groups: list[str]) -> list[tuple[int, int]]:
-    """(first, last) group indexes of each card number in a run, left to right.
-
-    A card number may share its run with other numbers ("qty 2 4111 1111 1111 1111"), so
-    every span of whole groups with 13-19 digits is tried. An unbroken run of more than 19
-    digits is a different number (a trace id), not searched for windows: nearly every such
-    run holds some Luhn-valid window, and masking them all would garble every long id."""
-    spans: list[tuple[int, int]] = []
-    i = 0
-    while i < len(groups):
-        found = None
-        total = 0
-        for j in range(i, len(groups)):
-            total += len(groups[j])
-            if total > 19:
-                break
-            if total >= 13 and luhn_valid("".join(groups[i : j + 1])):
-                found = (i, j)
-        if found:
-            spans.append(found)
-            i = found[1] + 1
-        else:
-            i += 1
-    return spans
-
-
-def _mask_run(m: re.Match[str]) -> str:
-    text = m.group(0)
-    if sum(c.isdigit() for c in text) < 13:
+def mask_cards(text: str) -> str:
+    """Every card number in ``text`` (see :func:`riskloop.domain.cards.card_numbers`) masked
+    to its first six and last four digits, its separators dropped."""
+    spans = card_numbers(text)
+    if not spans:
         return text
-    parts = re.split(r"([ -])", text)  # groups at even indexes, separators at odd
-    groups = parts[0::2]
-    for first, last in _card_spans(groups):
-        # The card number becomes one masked token; its inner separators go.
-        parts[2 * first] = mask_pan("".join(groups[first : last + 1]))
-        for k in range(2 * first + 1, 2 * last + 1):
-            parts[k] = ""
-    return "".join(parts)
+    out, pos = [], 0
+    for start, end, digits in spans:
+        out += [text[pos:start], mask_pan(digits)]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def mask_text(text: str) -> str:
-    return _EMAIL.sub(r"\1***@\2", _DIGIT_RUN.sub(_mask_run, text))
+    return _EMAIL.sub(r"\1***@\2", mask_cards(text))
 
 
 class MaskingFilter(logging.Filter):

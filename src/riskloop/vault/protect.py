@@ -4,11 +4,15 @@
 * Fields marked PII are removed from the record and sealed together under the record's own
   data key (AES-256-GCM), bound to the event id.
 * Fields marked PII_MATCH also leave a keyed hash (``email_hash``) that features can match on.
+* A card number anywhere else (a note, a merchant name, an id that is one) never reaches
+  storage either: a value that *is* a card number becomes its token, one that contains one
+  (free text) is masked to the first six and last four digits.
 * The fingerprint is a keyed hash of the whole validated body, for idempotency.
 """
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from datetime import datetime
@@ -18,13 +22,17 @@ from typing import Any, Union
 import orjson
 from pydantic import BaseModel
 
+from riskloop.domain.cards import card_numbers
 from riskloop.domain.events import DeadLetter, SealedBox, StoredEvent
 from riskloop.domain.sensitivity import Sensitive
 from riskloop.vault.envelope import open_sealed, seal
 from riskloop.vault.hashing import card_bin, fingerprint, match_hash, pan_token
 from riskloop.vault.keyring import Keyring
+from riskloop.vault.masking import mask_cards
 
 Path = tuple[str, ...]
+# Cheap pre-check on the serialised record: 13+ characters of digits, spaces and dashes.
+_LONG_NUMBER = re.compile(rb"[0-9][0-9 -]{11,}[0-9]")
 # Which normalisation a match hash uses, by field name.
 _MATCH_KIND = {"number": "document_number", "new_email": "email", "new_phone": "phone"}
 
@@ -93,6 +101,8 @@ class Vault:
             pii[".".join(path)] = value
             if marker.match:
                 parent[f"{name}_hash"] = self.match_hash(_MATCH_KIND.get(name, name), str(value))
+        if _LONG_NUMBER.search(orjson.dumps(data)):
+            data = self._without_card_numbers(data)
         event_id = data["event_id"]
         box = seal(self.keyring, orjson.dumps(pii), aad=_event_aad(event_id)) if pii else None
         return StoredEvent(
@@ -105,6 +115,20 @@ class Vault:
             fingerprint=fp,
             source=source,
         )
+
+    def _without_card_numbers(self, value: Any) -> Any:
+        if isinstance(value, str):
+            spans = card_numbers(value)
+            if not spans:
+                return value
+            if len(spans) == 1 and spans[0][0] == 0 and spans[0][1] == len(value):
+                return pan_token(self.keyring.token_key, spans[0][2])
+            return mask_cards(value)
+        if isinstance(value, dict):
+            return {mask_cards(k): self._without_card_numbers(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._without_card_numbers(v) for v in value]
+        return value
 
     def reveal(self, stored: StoredEvent) -> dict[str, Any]:
         """The stored data with its PII decrypted and put back (never the PAN: it is gone)."""
