@@ -36,8 +36,9 @@ contracts: install
 check: lint type contracts test
 
 bench: install
-	$(BIN)/python benchmarks/ingest_bench.py
+	$(BIN)/python benchmarks/import_throughput.py
 	$(BIN)/python benchmarks/features_bench.py --redis
+	$(BIN)/python benchmarks/backfill_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -12,9 +12,11 @@ Disputes with fraud reason codes are labels: they count from their place in the 
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -44,6 +46,19 @@ class ReplayStats:
     labels: int = 0
     late: int = 0
     duplicates: int = 0
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Replays build millions of small, acyclic objects (history rows); the cyclic garbage
+    collector would walk them again and again for nothing (a quarter of a backfill's time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def label_of(stored: StoredEvent) -> Label | None:
@@ -120,7 +135,7 @@ class FeatureService:
 
     def rebuild(self) -> ReplayStats:
         """Replay the whole log into fresh state (start-up; after a Redis reset)."""
-        with self.lock:
+        with self.lock, _gc_paused():
             stats = ReplayStats()
             self.applied_seq = 0
             for stored in iterate_log(self.events):
@@ -187,7 +202,8 @@ class FeatureService:
                 rows.clear()
 
         try:
-            stats = fresh.replay(iterate_log(self.events), collect)
+            with _gc_paused():
+                stats = fresh.replay(iterate_log(self.events), collect)
             if rows:
                 sink.write(rows)
                 if progress:

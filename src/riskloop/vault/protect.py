@@ -66,6 +66,13 @@ def sensitive_paths(model: type[BaseModel]) -> tuple[tuple[Path, Sensitive], ...
     return tuple(found)
 
 
+def _at(data: dict[str, Any], path: Path) -> Any:
+    node: Any = data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 def _event_aad(event_id: str) -> bytes:
     return b"event:" + event_id.encode()
 
@@ -82,8 +89,19 @@ class Vault:
         fp = fingerprint(
             self.keyring.fingerprint_key, orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
         )
+        paths = sensitive_paths(type(event))
+        # Stray card numbers first, before tokens and hashes are added (their hex may hold a
+        # Luhn-valid run of digits); the PAN fields themselves are tokenized below.
+        pan_paths = {p for p, m in paths if m.kind == "pan"}
+        blob = orjson.dumps(data)
+        for path in pan_paths:
+            pan = _at(data, path)
+            if isinstance(pan, str):
+                blob = blob.replace(pan.encode(), b"")
+        if _LONG_NUMBER.search(blob):
+            data = self._without_card_numbers(data, (), pan_paths)
         pii: dict[str, Any] = {}
-        for path, marker in sensitive_paths(type(event)):
+        for path, marker in paths:
             parent: Any = data
             for part in path[:-1]:
                 parent = parent.get(part) if isinstance(parent, dict) else None
@@ -101,8 +119,6 @@ class Vault:
             pii[".".join(path)] = value
             if marker.match:
                 parent[f"{name}_hash"] = self.match_hash(_MATCH_KIND.get(name, name), str(value))
-        if _LONG_NUMBER.search(orjson.dumps(data)):
-            data = self._without_card_numbers(data)
         event_id = data["event_id"]
         box = seal(self.keyring, orjson.dumps(pii), aad=_event_aad(event_id)) if pii else None
         return StoredEvent(
@@ -116,7 +132,9 @@ class Vault:
             source=source,
         )
 
-    def _without_card_numbers(self, value: Any) -> Any:
+    def _without_card_numbers(self, value: Any, path: Path, skip: set[Path]) -> Any:
+        if path in skip:
+            return value
         if isinstance(value, str):
             spans = card_numbers(value)
             if not spans:
@@ -125,9 +143,12 @@ class Vault:
                 return pan_token(self.keyring.token_key, spans[0][2])
             return mask_cards(value)
         if isinstance(value, dict):
-            return {mask_cards(k): self._without_card_numbers(v) for k, v in value.items()}
+            return {
+                mask_cards(k): self._without_card_numbers(v, (*path, k), skip)
+                for k, v in value.items()
+            }
         if isinstance(value, list):
-            return [self._without_card_numbers(v) for v in value]
+            return [self._without_card_numbers(v, path, skip) for v in value]
         return value
 
     def reveal(self, stored: StoredEvent) -> dict[str, Any]:

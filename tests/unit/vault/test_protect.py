@@ -273,3 +273,37 @@ def test_dead_letter_with_a_changed_fingerprint_does_not_open(vault: Vault) -> N
     moved = dataclasses.replace(letter, fingerprint=other.fingerprint)
     with pytest.raises(VaultError):
         vault.open_dead_letter(moved)
+
+
+def test_tokens_and_hashes_are_never_mistaken_for_stray_card_numbers() -> None:
+    """Regression: the hex of a token can hold a Luhn-valid run of 13+ digits; the stray
+    card-number scrub must not mask it (about 1 token in 700 did)."""
+    import random
+
+    from riskloop.vault.hashing import match_hash, pan_token
+    from tests.support.streams import luhn_complete
+
+    rng = random.Random(4)
+    vault = Vault(Keyring.open(MemoryKeyStore()))
+    for i in range(3000):
+        pan = luhn_complete("411111", 16, rng)
+        email = f"user{i}@example.com"
+        stored = vault.protect(
+            validate_event(card_payment(card={"pan": pan}, email=email)), source="t"
+        )
+        assert stored.data["card"]["token"] == pan_token(vault.keyring.token_key, pan)
+        assert stored.data["email_hash"] == match_hash(vault.keyring.match_key, "email", email)
+
+
+def test_a_stray_card_number_is_tokenized_or_masked() -> None:
+    vault = Vault(Keyring.open(MemoryKeyStore()))
+    stored = vault.protect(
+        validate_event(
+            card_payment(
+                customer_id="5555555555554444", metadata={"note": "refund 4111 1111 1111 1111"}
+            )
+        ),
+        source="t",
+    )
+    assert stored.data["customer_id"].startswith("tok_")
+    assert stored.data["metadata"]["note"] == "refund 411111******1111"

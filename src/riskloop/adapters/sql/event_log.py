@@ -106,6 +106,17 @@ def _sqlite_insert(conn: Connection, fresh: list[StoredEvent], now: datetime) ->
     return {ev.event_id: top + i for i, ev in enumerate(fresh, start=1)}
 
 
+_SQLITE_SCAN = (
+    "SELECT seq, event_id, event_type, schema_version, occurred_at, ingested_at, fingerprint,"
+    " source, data, pii_ciphertext, pii_wrapped_key, pii_key_version FROM event_log"
+    " WHERE seq > ? ORDER BY seq LIMIT ?"
+)
+
+
+def _sqlite_datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 class SqlEventLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -174,6 +185,27 @@ class SqlEventLog:
                 if st is AppendStatus.CONFLICT:
                     raise ConflictError("event", ev.event_id, _CONFLICT)
 
+    def _sqlite_scan(self, after_seq: int, limit: int) -> list[StoredEvent]:
+        """Replays read the whole log: skip SQLAlchemy's per-row result processing (it reads
+        the formats ``_sqlite_insert`` and the schema's types write)."""
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(_SQLITE_SCAN, (after_seq, limit)).all()
+        return [
+            StoredEvent(
+                event_id=r[1],
+                event_type=r[2],
+                schema_version=r[3],
+                occurred_at=_sqlite_datetime(r[4]),
+                data=orjson.loads(r[8]),
+                pii=SealedBox(r[9], r[10], r[11]) if r[9] is not None else None,
+                fingerprint=r[6],
+                source=r[7],
+                ingested_at=_sqlite_datetime(r[5]),
+                seq=r[0],
+            )
+            for r in rows
+        ]
+
     def get(self, event_id: str) -> StoredEvent | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(event_log).where(event_log.c.event_id == event_id)).first()
@@ -184,6 +216,8 @@ class SqlEventLog:
             return int(conn.execute(select(func.count()).select_from(event_log)).scalar_one())
 
     def scan(self, *, after_seq: int = 0, limit: int = 1000) -> list[StoredEvent]:
+        if self.engine.dialect.name == "sqlite":
+            return self._sqlite_scan(after_seq, limit)
         q = (
             select(event_log)
             .where(event_log.c.seq > after_seq)
