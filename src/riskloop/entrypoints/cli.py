@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from riskloop import __version__
 from riskloop.adapters.files import Format
-from riskloop.bootstrap import Riskloop, build
-from riskloop.config import Settings
-from riskloop.entrypoints.logs import configure_logging
-from riskloop.errors import ConfigError, InvalidEvent, RiskloopError
-from riskloop.features import FeatureSet, load_feature_set
+from riskloop.entrypoints.cli_common import app_or_exit, err, out
+from riskloop.entrypoints.cli_features import features_app
+from riskloop.errors import InvalidEvent, RiskloopError
 from riskloop.intake import CONTRACTS, json_schema
 from riskloop.intake.mapping import ColumnMapping
 from riskloop.service import BatchProgress
@@ -36,35 +30,12 @@ contracts_app = typer.Typer(no_args_is_help=True, help="Event data contracts.")
 keys_app = typer.Typer(no_args_is_help=True, help="Vault keys: rotate, list, retire.")
 db_app = typer.Typer(no_args_is_help=True, help="The record database.")
 dead_app = typer.Typer(no_args_is_help=True, help="Records rejected from files and streams.")
-features_app = typer.Typer(no_args_is_help=True, help="Feature definitions, backfills, state.")
 app.add_typer(import_app, name="import")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(dead_app, name="dead-letters")
 app.add_typer(features_app, name="features")
-
-err = Console(stderr=True)
-out = Console()
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        err.print(f"[red]invalid setting[/red] {exc.variable}: {exc.reason}")
-        raise typer.Exit(2) from None
-
-
-def _app(*, migrate: bool | None = None, rebuild_features: bool = False) -> Riskloop:
-    """The app for a command; only commands that read live features rebuild their state."""
-    settings = _settings()
-    configure_logging(settings.log_level, settings.log_format)
-    try:
-        return build(settings, migrate=migrate, rebuild_features=rebuild_features)
-    except RiskloopError as exc:
-        err.print(f"[red]cannot start:[/red] {exc}")
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -83,7 +54,7 @@ def serve(
 
     from riskloop.entrypoints.http import create_app
 
-    rl = _app(rebuild_features=True)
+    rl = app_or_exit(rebuild_features=True)
     s = rl.settings
     err.print(
         f"riskloop {__version__} on http://{host or s.host}:{port or s.port} (data: {s.data_dir})"
@@ -128,7 +99,7 @@ def import_events(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     # In-process feature state would die with this command: a server catches up from the log.
-    rl = _app()
+    rl = app_or_exit()
     show_bar = progress and err.is_terminal
     try:
         total = count_lines(file, kind) if show_bar else None
@@ -223,7 +194,7 @@ def contracts_export(
 @keys_app.command("list")
 def keys_list() -> None:
     """Key versions in the keyring and how many data keys each still wraps."""
-    rl = _app()
+    rl = app_or_exit()
     try:
         counts = rl.sealed.count_by_key_version()
         active = rl.keyring.active_version
@@ -242,7 +213,7 @@ def keys_rotate(
     """Add a new key-encryption key, use it for new records, re-wrap existing data keys."""
     from riskloop.vault import rotate_keys
 
-    rl = _app()
+    rl = app_or_exit()
     try:
         report = rotate_keys(rl.keyring, rl.sealed, batch=batch)
     except RiskloopError as exc:
@@ -259,7 +230,7 @@ def keys_retire(version: int) -> None:
     """Remove an old key version once no data key needs it."""
     from riskloop.vault import retire_key
 
-    rl = _app()
+    rl = app_or_exit()
     try:
         retire_key(rl.keyring, rl.sealed, version)
     except RiskloopError as exc:
@@ -275,7 +246,7 @@ def db_upgrade() -> None:
     """Apply database migrations up to the newest."""
     from riskloop.adapters.sql import current_revision
 
-    rl = _app(migrate=True)
+    rl = app_or_exit(migrate=True)
     try:
         out.print(f"database at revision {current_revision(rl.engine)}")
     finally:
@@ -288,7 +259,7 @@ def dead_letters_list(
     offset: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """Show rejected records with their reasons (payloads stay sealed)."""
-    rl = _app()
+    rl = app_or_exit()
     try:
         total = rl.dead_letters.count()
         letters = rl.dead_letters.list(limit=limit, offset=offset)
@@ -298,135 +269,6 @@ def dead_letters_list(
     for d in letters:
         table.add_row(str(d.id), d.received_at.isoformat(timespec="seconds"), d.source, d.reason)
     out.print(table)
-
-
-@features_app.command("list")
-def features_list(
-    file: Annotated[
-        Path | None,
-        typer.Option(
-            "--file", help="a feature-set YAML (default: RISKLOOP_FEATURE_SET or the shipped set)"
-        ),
-    ] = None,
-) -> None:
-    """List the features of a feature set."""
-    fs = _feature_set(file)
-    table = Table("name", "kind", "entity", "window", "events", "description", title=fs.version_id)
-    for f in fs.features:
-        what = f.agg if f.kind == "aggregate" else f.op if f.kind == "derived" else f.kind
-        window = _human(f.window_s) if f.window_s else ""
-        table.add_row(
-            f.name, str(what), f.entity or "", window, ",".join(f.outputs_for), f.description
-        )
-    out.print(table)
-
-
-@features_app.command("validate")
-def features_validate(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
-    """Check a feature-set YAML; exit 1 naming the first problem."""
-    fs = _feature_set(file)
-    out.print(f"ok: {fs.version_id}, {len(fs.features)} features")
-
-
-@features_app.command("backfill")
-def features_backfill(
-    out_path: Annotated[Path, typer.Option("--out", help="Parquet file to write")] = Path(
-        "features.parquet"
-    ),
-    workers: Annotated[
-        int, typer.Option(min=1, max=64, help="processes (the set is split by entity)")
-    ] = min(os.cpu_count() or 1, 4),
-) -> None:
-    """Point-in-time features of every event in the log, in log order, to Parquet."""
-    from riskloop.entrypoints.backfill import backfill
-
-    settings = _settings()
-    configure_logging(settings.log_level, settings.log_format)
-    fs = _feature_set(settings.feature_set_path)
-    # In-process state here too: a backfill never needs (or touches) a shared store.
-    local = dataclasses.replace(settings, feature_store="memory")
-    err.print(f"backfilling {fs.version_id} with {len(fs.partition(workers))} process(es)")
-    try:
-        stats = backfill(local, fs, out_path, workers=workers)
-    except RiskloopError as exc:
-        err.print(f"[red]backfill stopped:[/red] {exc}")
-        raise typer.Exit(1) from None
-    out.print(
-        f"wrote {stats.events} vectors ({stats.labels} labels applied, {stats.late} late) "
-        f"to {out_path} with {fs.version_id}"
-    )
-
-
-@features_app.command("training-set")
-def features_training_set(
-    vectors: Annotated[
-        Path, typer.Option(exists=True, dir_okay=False, help="output of features backfill")
-    ],
-    cutoff: Annotated[
-        datetime,
-        typer.Option(
-            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"],
-            help="labels known at this time (UTC if no zone)",
-        ),
-    ],
-    maturity: Annotated[
-        str, typer.Option(help="only events at least this old at the cut-off (labels take time)")
-    ] = "30d",
-    out_path: Annotated[Path, typer.Option("--out")] = Path("training.parquet"),
-) -> None:
-    """Join labels as known at the cut-off to backfilled vectors: no future leaks in."""
-    from riskloop.adapters.parquet import write_training_set
-    from riskloop.features.definitions import parse_duration
-
-    try:
-        maturity_s = parse_duration(maturity, "--maturity")
-    except RiskloopError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
-    moment = cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC)
-    rl = _app()
-    try:
-        labels = rl.features.labels_as_of(moment)
-    finally:
-        rl.close()
-    n, positives = write_training_set(
-        vectors, labels, moment - timedelta(seconds=maturity_s), out_path
-    )
-    out.print(
-        f"wrote {n} rows ({positives} fraud) to {out_path}; labels as of {moment.isoformat()}"
-    )
-
-
-@features_app.command("rebuild")
-def features_rebuild() -> None:
-    """Rebuild the shared (Redis) feature state from the event log."""
-    rl = _app()
-    try:
-        state = rl.features.engine.state
-        reset = getattr(state, "reset", None)
-        if reset is None:
-            out.print("in-process state is rebuilt at every start; nothing to do")
-            return
-        reset()
-        stats = rl.features.rebuild()
-    finally:
-        rl.close()
-    out.print(f"rebuilt from {stats.events} events and {stats.labels} labels")
-
-
-def _feature_set(path: Path | None) -> FeatureSet:
-    try:
-        return load_feature_set(path)
-    except RiskloopError as exc:
-        err.print(f"[red]invalid feature set:[/red] {exc}")
-        raise typer.Exit(1) from None
-
-
-def _human(seconds: int) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def main() -> None:
