@@ -37,6 +37,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--payments", type=int, default=1_750_000)
     ap.add_argument("--dir", type=Path, default=Path("/tmp/riskloop-backfill-bench"))
+    ap.add_argument("--workers", default="1,2", help="process counts to time, e.g. 1,2")
     args = ap.parse_args()
     print(f"machine: {machine()}")
     settings = Settings.from_env(
@@ -65,7 +66,7 @@ def main() -> None:
         f"{len(windowed)} windowed"
     )
     print("\n| processes | seconds | events/s |\n|---|---|---|")
-    for workers in (1, 2):
+    for workers in (int(w) for w in args.workers.split(",")):
         out = args.dir / f"features-{workers}.parquet"
         t0 = time.perf_counter()
         stats = backfill(settings, fs, out, workers=workers)
