@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from riskloop.domain.events import AppendOutcome, AppendStatus, DeadLetter, StoredEvent
 from riskloop.domain.ports import DeadLetters, EventLog
-from riskloop.errors import FieldError, InvalidEvent
+from riskloop.errors import FieldError, InvalidEvent, RiskloopError
 from riskloop.intake.mapping import ColumnMapping
 from riskloop.intake.validation import strip_forbidden, validate_event
 from riskloop.service.features import FeatureService
@@ -93,7 +93,13 @@ class Ingestor:
         with features.lock:
             outcomes = self.events.append(stored, atomic=atomic)
             if features.follow_log:
-                features.catch_up()
+                try:
+                    features.catch_up()
+                except RiskloopError as exc:
+                    # Stored is stored: the next catch-up (a server does one a second) applies
+                    # it; failing the request now would only make the client retry.
+                    features.failures += 1
+                    log.error("feature catch-up after append failed: %s", exc)
             else:
                 for event, outcome in zip(stored, outcomes, strict=True):
                     if outcome.status is AppendStatus.ACCEPTED:
