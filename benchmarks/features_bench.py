@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import statistics
 import sys
 import time
@@ -25,22 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.import_throughput import machine
 from riskloop.features import EventInput, FeatureEngine, MemoryState, load_feature_set
 from riskloop.intake import validate_event
 from riskloop.vault import Keyring, MemoryKeyStore, Vault
 from tests.support.streams import generate
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def prepared(n: int, seed: int, payments_only: bool = False) -> list[EventInput]:
