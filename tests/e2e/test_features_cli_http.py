@@ -183,3 +183,26 @@ def test_a_server_follows_events_another_process_imported(settings: Settings) ->
     finally:
         importer.close()
         server.close()
+
+
+def test_training_set_bad_options_exit_2_naming_them(tmp_path: Path) -> None:
+    vectors = tmp_path / "v.parquet"
+    vectors.write_bytes(b"")
+    maturity = _run(
+        tmp_path,
+        "features",
+        "training-set",
+        "--vectors",
+        str(vectors),
+        "--cutoff",
+        "2026-11-01",
+        "--maturity",
+        "soon",
+    )
+    assert maturity.returncode == 2
+    assert "--maturity" in maturity.stderr
+    cutoff = _run(
+        tmp_path, "features", "training-set", "--vectors", str(vectors), "--cutoff", "yesterday"
+    )
+    assert cutoff.returncode == 2
+    assert "--cutoff" in cutoff.stderr

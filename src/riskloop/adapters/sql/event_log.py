@@ -21,21 +21,42 @@ if TYPE_CHECKING:
 _CONFLICT = "event_id already used with a different body"
 
 
-def _row_params(ev: StoredEvent, now: datetime) -> dict[str, Any]:
+_COLUMN_NAMES = (
+    "event_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "ingested_at",
+    "fingerprint",
+    "source",
+    "data",
+    "pii_ciphertext",
+    "pii_wrapped_key",
+    "pii_key_version",
+)
+
+
+def _row_values(ev: StoredEvent, occurred_at: Any, ingested_at: Any, data: Any) -> tuple[Any, ...]:
+    """One row in ``_COLUMN_NAMES`` order; each write path passes times and data in the
+    form its driver takes."""
     box = ev.pii
-    return {
-        "event_id": ev.event_id,
-        "event_type": ev.event_type,
-        "schema_version": ev.schema_version,
-        "occurred_at": ev.occurred_at,
-        "ingested_at": now,
-        "fingerprint": ev.fingerprint,
-        "source": ev.source[:256],
-        "data": ev.data,
-        "pii_ciphertext": box.ciphertext if box else None,
-        "pii_wrapped_key": box.wrapped_key if box else None,
-        "pii_key_version": box.key_version if box else None,
-    }
+    return (
+        ev.event_id,
+        ev.event_type,
+        ev.schema_version,
+        occurred_at,
+        ingested_at,
+        ev.fingerprint,
+        ev.source[:256],
+        data,
+        box.ciphertext if box else None,
+        box.wrapped_key if box else None,
+        box.key_version if box else None,
+    )
+
+
+def _row_params(ev: StoredEvent, now: datetime) -> dict[str, Any]:
+    return dict(zip(_COLUMN_NAMES, _row_values(ev, ev.occurred_at, now, ev.data), strict=True))
 
 
 def _to_event(row: Row[Any]) -> StoredEvent:
@@ -87,24 +108,10 @@ def _sqlite_insert(conn: Connection, fresh: list[StoredEvent], now: datetime) ->
     the next rowids in order."""
     top = conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM event_log").scalar_one()
     stamp = _sqlite_time(now)
-    rows = []
-    for ev in fresh:
-        box = ev.pii
-        rows.append(
-            (
-                ev.event_id,
-                ev.event_type,
-                ev.schema_version,
-                _sqlite_time(ev.occurred_at),
-                stamp,
-                ev.fingerprint,
-                ev.source[:256],
-                orjson.dumps(ev.data).decode(),
-                box.ciphertext if box else None,
-                box.wrapped_key if box else None,
-                box.key_version if box else None,
-            )
-        )
+    rows = [
+        _row_values(ev, _sqlite_time(ev.occurred_at), stamp, orjson.dumps(ev.data).decode())
+        for ev in fresh
+    ]
     conn.exec_driver_sql(_SQLITE_INSERT, rows)
     return {ev.event_id: top + i for i, ev in enumerate(fresh, start=1)}
 
@@ -144,25 +151,11 @@ def _postgres_copy_insert(
     with raw.cursor() as cur:
         with cur.copy(_PG_COPY) as copy:
             for i, ev in enumerate(fresh):
-                box = ev.pii
-                copy.write_row(
-                    (
-                        i,
-                        ev.event_id,
-                        ev.event_type,
-                        ev.schema_version,
-                        ev.occurred_at,
-                        now,
-                        ev.fingerprint,
-                        ev.source[:256],
-                        orjson.dumps(ev.data).decode(),
-                        box.ciphertext if box else None,
-                        box.wrapped_key if box else None,
-                        box.key_version if box else None,
-                    )
-                )
+                data = orjson.dumps(ev.data).decode()
+                copy.write_row((i, *_row_values(ev, ev.occurred_at, now, data)))
         cur.execute(_PG_MOVE)
         returned: dict[str, int] = dict(cur.fetchall())
+        # ON COMMIT empties it too; this keeps a second append in one transaction clean.
         cur.execute("DELETE FROM event_log_stage")
     return returned
 
