@@ -60,7 +60,12 @@ def pg_settings(tmp_path: Path, pg_database: str) -> Iterator[Settings]:
     yield s
     engine = create_engine(pg_database)
     with engine.begin() as conn:  # each test starts from empty tables
-        conn.execute(text("DROP TABLE IF EXISTS event_log, dead_letters, alembic_version CASCADE"))
+        conn.execute(
+            text(
+                "DROP TABLE IF EXISTS event_log, dead_letters, decisions, rules, policies, lists, "
+                "list_entries, audit_log, alembic_version CASCADE"
+            )
+        )
     engine.dispose()
 
 

@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 
 from riskloop.adapters.keystore import FileKeyStore
 from riskloop.adapters.sql import (
+    SqlCatalogStore,
     SqlDeadLetters,
+    SqlDecisionLedger,
     SqlEventLog,
     SqlSealedRecords,
     make_engine,
@@ -21,9 +23,15 @@ from riskloop.adapters.sql import (
 from riskloop.config import Settings
 from riskloop.domain.ports import KeyStore
 from riskloop.features import FeatureEngine, FeatureSet, FeatureState, MemoryState, load_feature_set
+from riskloop.pipeline import Pipeline
+from riskloop.rules.lists import Protector
+from riskloop.scoring import Scorer, default_scorer
 from riskloop.service import Ingestor
+from riskloop.service.catalog import CatalogService
+from riskloop.service.decisions import DecisionService
 from riskloop.service.features import FeatureService
 from riskloop.vault import Keyring, Vault
+from riskloop.vault.hashing import pan_token
 
 
 @dataclass
@@ -39,6 +47,9 @@ class Riskloop:
     sealed: SqlSealedRecords
     ingestor: Ingestor
     features: FeatureService
+    catalog: CatalogService
+    ledger: SqlDecisionLedger
+    decisions: DecisionService
 
     def close(self) -> None:
         self.features.engine.close()
@@ -53,6 +64,16 @@ def feature_state(settings: Settings, fs: FeatureSet) -> FeatureState:
         prefix = f"rl:{fs.name}:{fs.fingerprint[:12]}:"
         return RedisState.connect(settings.redis_url.get(), prefix=prefix)
     return MemoryState()
+
+
+def scorer(settings: Settings) -> Scorer:
+    """The model the decision path uses: a LightGBM model file if one is configured,
+    otherwise the built-in points model."""
+    if settings.model_path is not None:
+        from riskloop.adapters.lightgbm_scorer import LightGBMScorer
+
+        return LightGBMScorer.from_file(settings.model_path, name=settings.model_path.stem)
+    return default_scorer()
 
 
 def build(
@@ -83,6 +104,27 @@ def build(
     if rebuild_features and in_process:
         features.rebuild()
     feed_features = not in_process or rebuild_features
+    ingestor = Ingestor(
+        vault=vault,
+        events=events,
+        dead_letters=dead_letters,
+        max_batch=settings.max_batch,
+        features=features if feed_features else None,
+    )
+    protector = Protector(
+        pan_token=lambda pan: pan_token(keyring.token_key, pan),
+        email_hash=lambda email: vault.match_hash("email", email),
+    )
+    catalog = CatalogService(SqlCatalogStore(engine), fs, protector)
+    ledger = SqlDecisionLedger(engine)
+    decisions = DecisionService(
+        ingestor=ingestor,
+        features=features,
+        catalog=catalog,
+        pipeline=Pipeline(scorer(settings)),
+        ledger=ledger,
+        deadline_ms=settings.decision_deadline_ms,
+    )
     return Riskloop(
         settings=settings,
         engine=engine,
@@ -91,12 +133,9 @@ def build(
         events=events,
         dead_letters=dead_letters,
         sealed=SqlSealedRecords(engine),
-        ingestor=Ingestor(
-            vault=vault,
-            events=events,
-            dead_letters=dead_letters,
-            max_batch=settings.max_batch,
-            features=features if feed_features else None,
-        ),
+        ingestor=ingestor,
         features=features,
+        catalog=catalog,
+        ledger=ledger,
+        decisions=decisions,
     )

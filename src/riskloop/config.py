@@ -151,6 +151,13 @@ class Settings:
         default=5 * 1024 * 1024,
         metadata={"env": "MAX_BODY_BYTES", "parse": _int_between(1024, 1024**3)},
     )
+    decision_deadline_ms: int = field(
+        default=250,
+        metadata={"env": "DECISION_DEADLINE_MS", "parse": _int_between(1, 60_000)},
+    )
+    model_path: Path | None = field(
+        default=None, metadata={"env": "MODEL_PATH", "parse": _existing_file}
+    )
 
     def __post_init__(self) -> None:
         # Paths that default to the data directory are filled in here so that one setting

@@ -4,8 +4,9 @@
 
     RiskloopError
      ├── ConfigError            a setting is invalid (names the variable)
-     ├── InvalidEvent           input broke a data contract (lists field paths and rules)
-     │    └── ForbiddenData     CVV / track data / PIN was sent: never stored
+     ├── InvalidInput           a request body is wrong (lists field paths and rules)
+     │    └── InvalidEvent      input broke a data contract
+     │         └── ForbiddenData  CVV / track data / PIN was sent: never stored
      ├── ConflictError          an id is reused with a different body
      ├── NotFound               a record does not exist
      ├── VaultError             a key is missing, or a ciphertext fails authentication
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 class RiskloopError(Exception):
@@ -42,10 +44,10 @@ class FieldError:
         return {"field": self.field, "reason": self.reason}
 
 
-class InvalidEvent(RiskloopError):
+class InvalidInput(RiskloopError):
     def __init__(self, errors: list[FieldError]) -> None:
         if not errors:
-            raise ValueError("InvalidEvent needs at least one FieldError")
+            raise ValueError("InvalidInput needs at least one FieldError")
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.reason}" for e in errors))
 
@@ -57,7 +59,7 @@ class InvalidEvent(RiskloopError):
     def reason(self) -> str:
         return self.errors[0].reason
 
-    def prefixed(self, prefix: str) -> InvalidEvent:
+    def prefixed(self, prefix: str) -> Self:
         """The same errors with ``prefix`` in front of each path (for batch items)."""
         return type(self)(
             [
@@ -65,6 +67,10 @@ class InvalidEvent(RiskloopError):
                 for e in self.errors
             ]
         )
+
+
+class InvalidEvent(InvalidInput):
+    """The input broke an event's data contract."""
 
 
 class ForbiddenData(InvalidEvent):

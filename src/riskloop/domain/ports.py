@@ -21,7 +21,9 @@ class EventLog(Protocol):
     are reported and the other events are committed.
     """
 
-    def append(self, events: Sequence[StoredEvent], *, atomic: bool) -> list[AppendOutcome]: ...
+    def append(
+        self, events: Sequence[StoredEvent], *, atomic: bool, durable: bool = True
+    ) -> list[AppendOutcome]: ...
 
     def get(self, event_id: str) -> StoredEvent | None: ...
 

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from riskloop import __version__
 from riskloop.adapters.files import Format
+from riskloop.entrypoints.cli_catalog import audit_app, lists_app, policies_app, rules_app
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
 from riskloop.entrypoints.cli_features import features_app
 from riskloop.errors import InvalidEvent, RiskloopError
@@ -36,6 +37,10 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
 app.add_typer(dead_app, name="dead-letters")
 app.add_typer(features_app, name="features")
+app.add_typer(rules_app, name="rules")
+app.add_typer(lists_app, name="lists")
+app.add_typer(policies_app, name="policies")
+app.add_typer(audit_app, name="audit")
 
 
 @app.command()

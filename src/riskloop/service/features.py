@@ -120,7 +120,9 @@ class FeatureService:
                 listener(stored, result)
         return result
 
-    def catch_up(self) -> int:
+    def catch_up(
+        self, on_result: Callable[[StoredEvent, FeatureResult | None], None] | None = None
+    ) -> int:
         """Apply what the log holds beyond the last applied position (in-process state);
         returns how many records were applied."""
         if not self.follow_log:
@@ -128,9 +130,11 @@ class FeatureService:
         with self.lock:
             n = 0
             for stored in iterate_log(self.events, after=self.applied_seq):
-                self.observe(stored)
+                result = self.observe(stored)
                 self.applied_seq = stored.seq or self.applied_seq
                 n += 1
+                if on_result is not None:
+                    on_result(stored, result)
             return n
 
     def rebuild(self) -> ReplayStats:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from riskloop.domain.events import AppendOutcome, AppendStatus, DeadLetter, StoredEvent
 from riskloop.domain.ports import DeadLetters, EventLog
 from riskloop.errors import FieldError, InvalidEvent, RiskloopError
+from riskloop.features import FeatureResult
 from riskloop.intake.mapping import ColumnMapping
 from riskloop.intake.validation import strip_forbidden, validate_event
 from riskloop.service.features import FeatureService
@@ -105,6 +106,42 @@ class Ingestor:
                     if outcome.status is AppendStatus.ACCEPTED:
                         features.observe(event)
             return outcomes
+
+    def append_for_decision(
+        self, stored: StoredEvent
+    ) -> tuple[AppendOutcome, FeatureResult | None, bool]:
+        """Store one protected event and count it in the features; returns the append
+        outcome, the event's features (None if it was not new) and whether the feature
+        state worked (it fails open: the event stays stored either way)."""
+        features = self.features
+        if features is None:
+            return self.events.append([stored], atomic=True, durable=False)[0], None, True
+        with features.lock:
+            outcome = self.events.append([stored], atomic=True, durable=False)[0]
+            if outcome.status is not AppendStatus.ACCEPTED:
+                return outcome, None, True
+            failures = features.failures
+            found: list[FeatureResult | None] = []
+            if features.follow_log and outcome.seq == features.applied_seq + 1:
+                # Nothing else was stored since the state was last brought up to date: apply
+                # this event directly instead of reading it back from the log.
+                found.append(features.observe(replace(stored, seq=outcome.seq)))
+                features.applied_seq = outcome.seq
+            elif features.follow_log:
+
+                def keep(event: StoredEvent, result: FeatureResult | None) -> None:
+                    if event.event_id == stored.event_id:
+                        found.append(result)
+
+                try:
+                    features.catch_up(keep)
+                except RiskloopError as exc:
+                    features.failures += 1
+                    log.error("feature catch-up before a decision failed: %s", exc)
+            else:
+                found.append(features.observe(stored))
+            result = found[0] if found else None
+            return outcome, result, features.failures == failures and bool(found)
 
     # -- API: atomic ----------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -171,22 +171,49 @@ def _sqlite_datetime(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def _lazy_commit(conn: Connection) -> Callable[[], None] | None:
+    """Make the next commit on ``conn`` skip its flush; returns how to undo that."""
+    if conn.dialect.name == "postgresql":
+        # SET LOCAL: reset by the transaction's end, nothing to undo.
+        conn.info["lazy_commit"] = True
+        return None
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    level = raw.execute("PRAGMA synchronous").fetchone()[0]
+    raw.execute("PRAGMA synchronous=NORMAL")
+    return lambda: raw.execute(f"PRAGMA synchronous={int(level)}")
+
+
 class SqlEventLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def append(self, events: Sequence[StoredEvent], *, atomic: bool) -> list[AppendOutcome]:
+    def append(
+        self, events: Sequence[StoredEvent], *, atomic: bool, durable: bool = True
+    ) -> list[AppendOutcome]:
+        """``durable=False`` skips this commit's flush to disk, for a caller that will make
+        a durable commit right after and acknowledge only then (a decision: its record's
+        commit flushes the write-ahead log, this event included, since the log is written
+        in order — on SQLite's WAL as on PostgreSQL's)."""
         if not events:
             return []
         try:
-            with self.engine.begin() as conn:
-                return self._append(conn, events, atomic=atomic)
+            with self.engine.connect() as conn:
+                restore = None if durable else _lazy_commit(conn)
+                try:
+                    with conn.begin():
+                        return self._append(conn, events, atomic=atomic)
+                finally:
+                    if restore is not None:
+                        restore()
         except SQLAlchemyError as exc:
             raise StorageError(f"event log write failed: {type(exc).__name__}") from exc
 
     def _append(
         self, conn: Connection, events: Sequence[StoredEvent], *, atomic: bool
     ) -> list[AppendOutcome]:
+        if conn.info.pop("lazy_commit", False):
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         known = _fingerprints(conn, list({e.event_id for e in events}))
         status: list[AppendStatus | None] = []
         fresh: list[StoredEvent] = []

@@ -11,10 +11,12 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Dialect,
+    Float,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     String,
     Table,
@@ -83,4 +85,76 @@ dead_letters = Table(
     Column("payload_wrapped_key", LargeBinary, nullable=False),
     Column("payload_key_version", Integer, nullable=False),
     Index("ix_dead_letters_key_version", "payload_key_version"),
+)
+
+# -- decisions, the rule catalogue and the audit chain (migration 0002) ----------------------
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", String(48), primary_key=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("event_type", String(32), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("score", Float, nullable=True),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("body", Json, nullable=False),
+    Index("ix_decisions_time", "decided_at"),
+    Index("ix_decisions_outcome_time", "outcome", "decided_at"),
+)
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("rule_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    Column("body", Json, nullable=False),
+    PrimaryKeyConstraint("rule_id", "version"),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("policy_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("saved_at", UtcDateTime, nullable=False),
+    Column("body", Json, nullable=False),
+    PrimaryKeyConstraint("policy_id", "version"),
+)
+
+lists = Table(
+    "lists",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("body", Json, nullable=False),
+)
+
+list_entries = Table(
+    "list_entries",
+    metadata,
+    Column("list_name", String(64), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    PrimaryKeyConstraint("list_name", "value"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Id64, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("detail", Json, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
 )

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
@@ -20,6 +19,8 @@ from sqlalchemy import text
 from riskloop import __version__
 from riskloop.bootstrap import Riskloop
 from riskloop.domain.events import AppendOutcome, AppendStatus
+from riskloop.entrypoints.http import catalog_routes, decision_routes
+from riskloop.entrypoints.http.body import TooLarge, json_body
 from riskloop.entrypoints.http.errors import error_response, install
 from riskloop.entrypoints.http.responses import Json
 from riskloop.errors import FieldError, InvalidEvent, NotFound
@@ -39,31 +40,16 @@ def _outcome(o: AppendOutcome) -> dict[str, Any]:
     return {"event_id": o.event_id, "status": o.status.value, "seq": o.seq}
 
 
-async def _json_body(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge(limit)
-    body = await request.body()
-    if len(body) > limit:
-        raise _TooLarge(limit)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidEvent([FieldError("body", "not valid JSON")]) from None
-
-
-class _TooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-
-
 def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
-    """Keep in-process features current with events other processes stored (imports)."""
+    """Keep in-process features current with events other processes stored (imports), and
+    the rule catalogue with changes other processes made."""
     while not stop.wait(every_s):
         try:
-            rl.features.catch_up()
+            if rl.features.follow_log:
+                rl.features.catch_up()
+            rl.catalog.refresh()
         except Exception:  # keep following; the next round retries
-            log.exception("feature catch-up failed")
+            log.exception("catching up with other processes failed")
 
 
 def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
@@ -76,8 +62,7 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
             name="feature-follower",
             daemon=True,
         )
-        if rl.features.follow_log:
-            follower.start()
+        follower.start()
         try:
             yield
         finally:
@@ -94,13 +79,13 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
     install(app)
     limit = rl.settings.max_body_bytes
 
-    @app.exception_handler(_TooLarge)
-    async def _too_large(_r: Request, exc: _TooLarge) -> Json:
+    @app.exception_handler(TooLarge)
+    async def _too_large(_r: Request, exc: TooLarge) -> Json:
         return error_response(413, "too_large", f"body larger than {exc.limit} bytes")
 
     @app.post("/v1/events", tags=["events"], description=_EVENTS_DOC)
     async def post_events(request: Request) -> Json:
-        payload = await _json_body(request, limit)
+        payload = await json_body(request, limit, InvalidEvent)
         if isinstance(payload, dict) and "events" in payload and "event_type" not in payload:
             if set(payload) != {"events"} or not isinstance(payload["events"], list):
                 raise InvalidEvent([FieldError("events", 'expected {"events": [ ... ]}')])
@@ -187,7 +172,7 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
     async def preview_features(request: Request) -> dict[str, Any]:
         """The features an event would get now, as of its ``occurred_at``, without storing
         it or counting it (a what-if for rule authors and debugging)."""
-        payload = await _json_body(request, limit)
+        payload = await json_body(request, limit, InvalidEvent)
         stored = await run_in_threadpool(rl.ingestor.protect_only, payload)
         result = await run_in_threadpool(
             rl.features.preview, stored.event_id, stored.event_type, stored.data, stored.occurred_at
@@ -198,6 +183,9 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
             "late": result.late,
             "features": result.values,
         }
+
+    app.include_router(decision_routes.router(rl))
+    app.include_router(catalog_routes.router(rl))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

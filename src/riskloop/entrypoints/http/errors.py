@@ -18,7 +18,9 @@ from riskloop.errors import (
     ConflictError,
     FieldError,
     ForbiddenData,
+    InvalidDefinition,
     InvalidEvent,
+    InvalidInput,
     NotFound,
     RiskloopError,
     StorageError,
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 _STATUS: list[tuple[type[RiskloopError], int, str]] = [
     (ForbiddenData, 422, "forbidden_data"),
     (InvalidEvent, 422, "invalid_event"),
+    (InvalidInput, 422, "invalid_input"),
+    (InvalidDefinition, 422, "invalid_definition"),
     (ConflictError, 409, "conflict"),
     (NotFound, 404, "not_found"),
     (StorageError, 503, "storage_unavailable"),
@@ -55,7 +59,9 @@ async def _riskloop_error(_request: Request, exc: Exception) -> Json:
         if isinstance(exc, kind):
             if status >= 500:
                 log.error("%s: %s", code, exc)
-            errors = exc.errors if isinstance(exc, InvalidEvent) else None
+            errors = exc.errors if isinstance(exc, InvalidInput) else None
+            if isinstance(exc, InvalidDefinition):
+                errors = [FieldError(exc.where, exc.reason)]
             message = "invalid input" if errors else str(exc)
             if status >= 500 and not isinstance(exc, StorageError):
                 message = "internal error"  # no key or config detail to callers

@@ -1,0 +1,103 @@
+"""A LightGBM model behind the scorer port.
+
+Explanations: exact TreeSHAP (``pred_contrib``) costs about 1.3 ms a row for 200 trees,
+more than the whole decision budget. Online we use *path attributions* (Saabas, as in
+treeinterpreter): along the path an event takes through each tree, every split's change in
+expected value is credited to the split's feature. They are exact in the sense that bias +
+sum(contributions) equals the raw score, and they cost one table lookup per tree: the
+per-leaf contribution vectors are precomputed when the model loads, and scoring reads the
+leaf indices (one native ``pred_leaf`` call). TreeSHAP remains the offline explanation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightgbm
+import numpy as np
+
+from riskloop.scoring.port import FeatureValue, Score, top_reasons
+
+
+def _walk(node: dict[str, Any], acc: np.ndarray, out: dict[int, np.ndarray]) -> None:
+    if "leaf_index" in node:
+        out[int(node["leaf_index"])] = acc
+        return
+    value = float(node["internal_value"])
+    feature = int(node["split_feature"])
+    for child_key in ("left_child", "right_child"):
+        child = node[child_key]
+        child_value = float(
+            child["leaf_value"] if "leaf_index" in child else child["internal_value"]
+        )
+        step = acc.copy()
+        step[feature] += child_value - value
+        _walk(child, step, out)
+
+
+class LightGBMScorer:
+    def __init__(
+        self, booster: lightgbm.Booster, *, name: str, reasons: Mapping[str, str] | None = None
+    ) -> None:
+        self.booster = booster
+        text = booster.model_to_string()
+        self._version = f"{name}+{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+        self._features = list(booster.feature_name())
+        self._reasons = dict(reasons or {})
+        self._index = {f: i for i, f in enumerate(self._features)}
+        dump = booster.dump_model()
+        trees = dump["tree_info"]
+        n_feat = len(self._features)
+        max_leaves = max(int(t["num_leaves"]) for t in trees)
+        self._table = np.zeros((len(trees), max_leaves, n_feat), dtype=np.float64)
+        self._bias = 0.0
+        for t, tree in enumerate(trees):
+            root = tree["tree_structure"]
+            if "leaf_index" in root:  # a single-leaf tree: a constant
+                self._bias += float(root["leaf_value"])
+                continue
+            self._bias += float(root["internal_value"])
+            leaves: dict[int, np.ndarray] = {}
+            _walk(root, np.zeros(n_feat), leaves)
+            for leaf, vec in leaves.items():
+                self._table[t, leaf] = vec
+        self._rows = np.arange(len(trees))
+
+    @classmethod
+    def from_file(
+        cls, path: Path, *, name: str, reasons: Mapping[str, str] | None = None
+    ) -> LightGBMScorer:
+        return cls(lightgbm.Booster(model_file=str(path)), name=name, reasons=reasons)
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def features(self) -> Sequence[str]:
+        return self._features
+
+    def row(self, features: Mapping[str, FeatureValue]) -> np.ndarray:
+        x = np.full((1, len(self._features)), np.nan)
+        for name, i in self._index.items():
+            v = features.get(name)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                x[0, i] = v
+        return x
+
+    def contributions(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """``(bias, per-feature contributions)`` in raw-margin units for one row."""
+        leaves = np.asarray(self.booster.predict(x, pred_leaf=True, num_threads=1), dtype=np.intp)
+        return self._bias, self._table[self._rows, leaves[0]].sum(axis=0)
+
+    def score(self, features: Mapping[str, FeatureValue], *, top_k: int = 4) -> Score:
+        x = self.row(features)
+        bias, contrib = self.contributions(x)
+        margin = bias + float(contrib.sum())
+        value = 1.0 / (1.0 + math.exp(-margin))
+        parts = {f: float(c) for f, c in zip(self._features, contrib, strict=True) if c > 0}
+        return Score(value, top_reasons(parts, top_k, self._reasons))

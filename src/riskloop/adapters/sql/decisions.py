@@ -1,0 +1,105 @@
+"""The decision ledger in SQL: one row per decision, the full record as JSON, written by
+group commit so concurrent decisions share a transaction. ``event_id`` is unique: the first
+decision of an event is *the* decision, and a retry gets it back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from riskloop.adapters.sql._dialect import insert_ignoring_conflicts
+from riskloop.adapters.sql.group_commit import GroupCommit
+from riskloop.adapters.sql.schema import decisions
+from riskloop.errors import StorageError
+from riskloop.ledger.records import Decision
+
+
+class SqlDecisionLedger:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._group: GroupCommit[Decision, Decision] = GroupCommit(self._write)
+
+    def record(self, decision: Decision) -> Decision:
+        return self._group.submit(decision)
+
+    def _write(self, batch: Sequence[Decision]) -> list[Decision]:
+        rows = [
+            {
+                "decision_id": d.decision_id,
+                "event_id": d.event_id,
+                "event_type": d.event_type,
+                "outcome": d.outcome.value,
+                "score": d.score,
+                "decided_at": d.decided_at,
+                "body": d.as_dict(),
+            }
+            for d in batch
+        ]
+        try:
+            with self.engine.begin() as conn:
+                stmt = insert_ignoring_conflicts(conn, decisions, "event_id").returning(
+                    decisions.c.event_id
+                )
+                written = {r.event_id for r in conn.execute(stmt, rows)}
+                if len(written) == len(batch):
+                    return list(batch)
+                # A retry (or a concurrent twin) of an event already decided: the stored
+                # decision stands.
+                missing = [d.event_id for d in batch if d.event_id not in written]
+                q = select(decisions.c.body).where(decisions.c.event_id.in_(missing))
+                stored = {b["event_id"]: Decision.from_dict(b) for (b,) in conn.execute(q)}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"decision write failed: {type(exc).__name__}") from exc
+        return [d if d.event_id in written else stored[d.event_id] for d in batch]
+
+    def _one(self, where: Any) -> Decision | None:
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(decisions.c.body).where(where)).first()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"decision read failed: {type(exc).__name__}") from exc
+        return Decision.from_dict(row[0]) if row else None
+
+    def get(self, decision_id: str) -> Decision | None:
+        return self._one(decisions.c.decision_id == decision_id)
+
+    def for_event(self, event_id: str) -> Decision | None:
+        return self._one(decisions.c.event_id == event_id)
+
+    def search(
+        self,
+        *,
+        outcome: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Decision]:
+        q = select(decisions.c.body).order_by(decisions.c.decided_at.desc()).limit(limit)
+        if outcome:
+            q = q.where(decisions.c.outcome == outcome)
+        if event_type:
+            q = q.where(decisions.c.event_type == event_type)
+        if since:
+            q = q.where(decisions.c.decided_at >= since)
+        if until:
+            q = q.where(decisions.c.decided_at < until)
+        with self.engine.connect() as conn:
+            return [Decision.from_dict(b) for (b,) in conn.execute(q)]
+
+    def scan(self, *, after: str = "", limit: int = 1000) -> list[Decision]:
+        q = (
+            select(decisions.c.body)
+            .where(decisions.c.decision_id > after)
+            .order_by(decisions.c.decision_id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [Decision.from_dict(b) for (b,) in conn.execute(q)]
+
+    def close(self) -> None:
+        return None

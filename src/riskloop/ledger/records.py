@@ -1,0 +1,142 @@
+"""A decision record holds everything needed to explain and reproduce a decision years
+later: the outcome and its ordered reasons, the score and what drove it, the feature values
+it saw, the versions of everything that took part, and how long each stage took."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from riskloop.policy.model import Outcome
+from riskloop.scoring.port import Contribution
+
+
+def new_decision_id(now_ms: int | None = None) -> str:
+    """Time-ordered and unguessable: ``dec_`` + 12 hex of milliseconds + 16 random hex."""
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return f"dec_{ms:012x}{os.urandom(8).hex()}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    """One rule's result on one decision: hits, errors and shadow rules are recorded."""
+
+    id: str
+    version: int
+    status: str
+    action: str
+    reason: str
+    hit: bool
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "version": self.version,
+            "status": self.status,
+            "action": self.action,
+            "reason": self.reason,
+            "hit": self.hit,
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RuleResult:
+        return cls(
+            d["id"], d["version"], d["status"], d["action"], d["reason"], d["hit"], d.get("error")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowOutcome:
+    """What a shadow policy version would have decided."""
+
+    policy: str
+    outcome: Outcome
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "outcome": self.outcome.value, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decision_id: str
+    event_id: str
+    event_type: str
+    outcome: Outcome
+    reasons: tuple[str, ...]
+    decided_by: str  # rule id, "model", "default" or "fallback"
+    decided_at: datetime
+    occurred_at: datetime
+    policy: str | None  # id@version
+    score: float | None = None
+    model: str | None = None
+    contributions: tuple[Contribution, ...] = ()
+    rules: tuple[RuleResult, ...] = ()  # hits, errors and shadow results (misses omitted)
+    rule_versions: dict[str, int] = field(default_factory=dict)  # every rule evaluated
+    shadow: tuple[ShadowOutcome, ...] = ()
+    features: dict[str, Any] = field(default_factory=dict)
+    feature_set: str | None = None
+    fallbacks: tuple[str, ...] = ()
+    latency_us: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "decision_id": self.decision_id,
+            "event_id": self.event_id,
+            "event_type": self.event_type,
+            "outcome": self.outcome.value,
+            "reasons": list(self.reasons),
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at.isoformat(),
+            "occurred_at": self.occurred_at.isoformat(),
+            "score": self.score,
+            "model": self.model,
+            "contributions": [
+                {"feature": c.feature, "value": c.value, "reason": c.reason}
+                for c in self.contributions
+            ],
+            "rules": [r.as_dict() for r in self.rules],
+            "rule_versions": self.rule_versions,
+            "policy": self.policy,
+            "shadow": [s.as_dict() for s in self.shadow],
+            "features": self.features,
+            "feature_set": self.feature_set,
+            "fallbacks": list(self.fallbacks),
+            "latency_us": self.latency_us,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Decision:
+        return cls(
+            decision_id=d["decision_id"],
+            event_id=d["event_id"],
+            event_type=d["event_type"],
+            outcome=Outcome(d["outcome"]),
+            reasons=tuple(d["reasons"]),
+            decided_by=d["decided_by"],
+            decided_at=datetime.fromisoformat(d["decided_at"]),
+            occurred_at=datetime.fromisoformat(d["occurred_at"]),
+            policy=d["policy"],
+            score=d["score"],
+            model=d["model"],
+            contributions=tuple(
+                Contribution(c["feature"], c["value"], c["reason"]) for c in d["contributions"]
+            ),
+            rules=tuple(RuleResult.from_dict(r) for r in d["rules"]),
+            rule_versions=dict(d["rule_versions"]),
+            shadow=tuple(
+                ShadowOutcome(s["policy"], Outcome(s["outcome"]), tuple(s["reasons"]))
+                for s in d["shadow"]
+            ),
+            features=dict(d["features"]),
+            feature_set=d["feature_set"],
+            fallbacks=tuple(d["fallbacks"]),
+            latency_us=dict(d["latency_us"]),
+        )

@@ -1,0 +1,193 @@
+"""The story of one decision, once the event is stored and its features computed:
+
+    lists   -> which block / allow / watch lists the event matches
+    model   -> a score and the features that drove it (skipped past the deadline)
+    rules   -> every rule of the active policy, on one shared CEL activation
+    policy  -> hits + score -> outcome and ordered reasons; shadow policies beside it
+    record  -> the decision, with versions, feature snapshot and per-stage latency
+
+A dependency that fails does not fail the decision: without features the rules that need
+them do not hit (``FEATURES_UNAVAILABLE``); without the model, rules decide alone
+(``MODEL_UNAVAILABLE``). Both are counted in ``stats``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from riskloop.domain.events import StoredEvent
+from riskloop.ledger.records import Decision, RuleResult, ShadowOutcome, new_decision_id
+from riskloop.policy import Outcome, Policy, evaluate, stepped_up
+from riskloop.rules.cel import Activation, CompiledRule, Evaluation, Vocabulary
+from riskloop.rules.lists import ListIndex
+from riskloop.rules.model import Status
+from riskloop.scoring.port import Score, Scorer
+
+log = logging.getLogger(__name__)
+
+FEATURES_UNAVAILABLE = "FEATURES_UNAVAILABLE"
+MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE"
+DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+NO_POLICY = "NO_POLICY"
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyPlan:
+    policy: Policy
+    rules: tuple[CompiledRule, ...]  # in evaluation order; active and shadow rules
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """The compiled catalogue the decision path reads: immutable, swapped whole."""
+
+    version: int
+    vocabularies: Mapping[str, Vocabulary]
+    active: Mapping[str, PolicyPlan]
+    shadows: Mapping[str, Sequence[PolicyPlan]]
+    lists: ListIndex
+
+
+def _us(since: float) -> int:
+    return int((time.perf_counter() - since) * 1e6)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        scorer: Scorer | None,
+        *,
+        top_k: int = 4,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.scorer = scorer
+        self.top_k = top_k
+        self.clock = clock
+        self.stats: Counter[str] = Counter()
+
+    def _score(
+        self, features: Mapping[str, Any] | None, deadline: float, fallbacks: list[str]
+    ) -> Score | None:
+        if self.scorer is None:
+            return None
+        if time.perf_counter() >= deadline:
+            fallbacks += [DEADLINE_EXCEEDED, MODEL_UNAVAILABLE]
+            return None
+        try:
+            return self.scorer.score(features or {}, top_k=self.top_k)
+        except Exception as exc:  # fails open by contract: rules decide alone
+            log.error("model %s failed: %s", self.scorer.version, exc)
+            fallbacks.append(MODEL_UNAVAILABLE)
+            return None
+
+    def decide(
+        self,
+        playbook: Playbook,
+        stored: StoredEvent,
+        features: Mapping[str, Any] | None,
+        *,
+        feature_set: str,
+        deadline: float,
+        started: float,
+        latency_us: dict[str, int],
+    ) -> Decision:
+        fallbacks: list[str] = [] if features is not None else [FEATURES_UNAVAILABLE]
+        event_type, data = stored.event_type, stored.data
+        now = self.clock()
+
+        t = time.perf_counter()
+        memberships = playbook.lists.memberships(data, now)
+        latency_us["lists"] = _us(t)
+
+        t = time.perf_counter()
+        score = self._score(features, deadline, fallbacks)
+        latency_us["model"] = _us(t)
+
+        t = time.perf_counter()
+        plan = playbook.active.get(event_type)
+        shadows = playbook.shadows.get(event_type, ())
+        activation = Activation(
+            playbook.vocabularies[event_type],
+            data,
+            features or {},
+            memberships,
+            score.value if score else None,
+        )
+        evaluated: dict[str, Evaluation] = {}
+        for p in (plan, *shadows) if plan else shadows:
+            todo = [c for c in p.rules if c.rule.id not in evaluated]
+            for e in activation.evaluate(todo, event_type):
+                evaluated[e.rule.id] = e
+        latency_us["rules"] = _us(t)
+
+        t = time.perf_counter()
+        step_up_done = stepped_up(data)
+        model_reasons = [c.reason for c in score.contributions] if score else []
+
+        def run(p: PolicyPlan) -> Any:
+            hits = [evaluated[c.rule.id] for c in p.rules if c.rule.status is Status.ACTIVE]
+            return evaluate(
+                p.policy,
+                hits,
+                score.value if score else None,
+                model_reasons,
+                step_up_done=step_up_done,
+            )
+
+        if plan is not None:
+            result = run(plan)
+            outcome, reasons, decided_by = result.outcome, result.reasons, result.decided_by
+        else:
+            outcome, reasons, decided_by = Outcome.APPROVE, (NO_POLICY,), "default"
+        shadow = tuple(
+            ShadowOutcome(p.policy.version_id, r.outcome, r.reasons)
+            for p in shadows
+            for r in (run(p),)
+        )
+        latency_us["policy"] = _us(t)
+
+        reasons = tuple(dict.fromkeys([*reasons, *fallbacks]))
+        results = tuple(
+            RuleResult(
+                e.rule.id,
+                e.rule.version,
+                e.rule.status.value,
+                e.rule.action.value,
+                e.rule.reason,
+                e.hit,
+                e.error,
+            )
+            for e in evaluated.values()
+            if e.hit or e.error or e.rule.status is Status.SHADOW
+        )
+        self.stats[f"outcome:{outcome.value}"] += 1
+        for f in fallbacks:
+            self.stats[f"fallback:{f}"] += 1
+        latency_us["decide"] = _us(started)
+        return Decision(
+            decision_id=new_decision_id(),
+            event_id=stored.event_id,
+            event_type=event_type,
+            outcome=outcome,
+            reasons=reasons,
+            decided_by=decided_by,
+            decided_at=now,
+            occurred_at=stored.occurred_at,
+            policy=plan.policy.version_id if plan else None,
+            score=score.value if score else None,
+            model=self.scorer.version if score and self.scorer else None,
+            contributions=score.contributions if score else (),
+            rules=results,
+            rule_versions={e.rule.id: e.rule.version for e in evaluated.values()},
+            shadow=shadow,
+            features=dict(features or {}),
+            feature_set=feature_set,
+            fallbacks=tuple(dict.fromkeys(fallbacks)),
+            latency_us=dict(latency_us),
+        )

@@ -1,0 +1,1 @@
+"""Rules in CEL, and the block / allow / watch lists they can read."""

@@ -1,0 +1,205 @@
+"""Rules in CEL (Common Expression Language) through ``cel-expr-python``, the official C++
+implementation: type-checked when a rule is saved, microseconds to evaluate.
+
+What a rule sees, each name declared with its type so a typo or a string compared with a
+number is rejected at save time with the line and column:
+
+- ``event.<path>``: the event's fields after the vault (``event.amount``, ``event.card.bin``);
+- ``features.<name>``: the event's features (counts are ``int``, other numbers ``double``);
+- ``lists.<name>``: whether the event matches that list (``bool``);
+- ``score``: the model's score in [0, 1] (``double``).
+
+A value that is absent (an optional field not sent, a feature with no history yet, the
+score when the model is unavailable) is not bound, so a rule that needs it does not hit;
+the record says why (``errors``). cel-expr-python is young (0.1.x): it stays behind this
+module, which is the only one that imports it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from cel_expr_python import cel
+
+from riskloop.errors import InvalidDefinition
+from riskloop.features.definitions import Feature, FeatureSet
+from riskloop.rules.model import Rule
+from riskloop.rules.schema import CelType, event_fields
+
+_T = cel.Type
+_TYPES: dict[str, Any] = {
+    "int": _T.INT,
+    "double": _T.DOUBLE,
+    "string": _T.STRING,
+    "bool": _T.BOOL,
+    "dyn": _T.DYN,
+    "map": _T.Map(_T.STRING, _T.DYN),
+    "list": _T.List(_T.DYN),
+}
+_ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): ([^\n]*)")
+_INTEGRAL = frozenset({"count", "count_distinct"})
+
+
+def feature_type(feature: Feature) -> CelType:
+    """Counts and flags are ``int``; ``last`` is whatever was last seen; the rest ``double``."""
+    if feature.kind == "first_seen" or (feature.kind == "aggregate" and feature.agg in _INTEGRAL):
+        return "int"
+    if feature.kind == "aggregate" and feature.agg == "last":
+        return "dyn"
+    return "double"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Everything a rule may name, for one event type."""
+
+    event_type: str
+    features: tuple[tuple[str, CelType], ...]
+    lists: tuple[str, ...]
+
+    @classmethod
+    def of(cls, event_type: str, feature_set: FeatureSet, lists: Iterable[str]) -> Vocabulary:
+        names = feature_set.names_for(event_type)
+        return cls(
+            event_type,
+            tuple((n, feature_type(feature_set.by_name[n])) for n in sorted(names)),
+            tuple(sorted(lists)),
+        )
+
+    def declarations(self) -> dict[str, CelType]:
+        decl: dict[str, CelType] = {
+            f"event.{p}": t for p, t in event_fields(self.event_type).items()
+        }
+        decl.update({f"features.{n}": t for n, t in self.features})
+        decl.update({f"lists.{n}": "bool" for n in self.lists})
+        decl["score"] = "double"
+        return decl
+
+
+@lru_cache(maxsize=64)
+def _env(vocabulary: Vocabulary) -> Any:
+    variables = {k: _TYPES[t] for k, t in vocabulary.declarations().items()}
+    return cel.NewEnv(variables=variables)
+
+
+def _explain(message: str) -> str:
+    """``INVALID_ARGUMENT: ERROR: <input>:1:9: undeclared reference to 'x' ...`` ->
+    ``line 1, column 9: undeclared reference to 'x'``."""
+    found = _ERROR.findall(message)
+    if not found:
+        return message.splitlines()[0] if message else "invalid expression"
+    parts = []
+    for line, col, text in found:
+        text = text.replace(" (in container '')", "").strip()
+        parts.append(f"line {line}, column {col}: {text}")
+    return "; ".join(parts)
+
+
+def compile_expression(expression: str, vocabulary: Vocabulary) -> Any:
+    """Parse and type-check; raises InvalidDefinition naming the position and the problem."""
+    try:
+        compiled = _env(vocabulary).compile(expression)
+    except RuntimeError as exc:
+        raise InvalidDefinition(
+            "expression", f"for {vocabulary.event_type}: {_explain(str(exc))}"
+        ) from None
+    if compiled.return_type() != _T.BOOL:
+        raise InvalidDefinition(
+            "expression",
+            f"for {vocabulary.event_type}: must be a condition (bool), "
+            f"not {compiled.return_type().name()}",
+        )
+    return compiled
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    rule: Rule
+    programs: Mapping[str, Any]  # event type -> compiled CEL program
+
+
+def compile_rule(rule: Rule, vocabularies: Mapping[str, Vocabulary]) -> CompiledRule:
+    """Compile for each event type the rule covers; the first type error is raised."""
+    if not rule.event_types:
+        raise InvalidDefinition("event_types", "name at least one event type the rule reads")
+    programs = {}
+    for event_type in rule.event_types:
+        vocabulary = vocabularies.get(event_type)
+        if vocabulary is None:
+            raise InvalidDefinition("event_types", f"no decisions are made on {event_type!r}")
+        programs[event_type] = compile_expression(rule.expression, vocabulary)
+    return CompiledRule(rule, programs)
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    rule: Rule
+    hit: bool
+    error: str | None = None
+
+
+def _flatten(data: Mapping[str, Any], prefix: str, wanted: Mapping[str, CelType]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = prefix + key
+        if path in wanted:
+            if value is not None:
+                out[path] = value
+        elif isinstance(value, Mapping):
+            out.update(_flatten(value, path + ".", wanted))
+    return out
+
+
+class Activation:
+    """The bindings of one decision, shared by every rule evaluated on it."""
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        event: Mapping[str, Any],
+        features: Mapping[str, Any],
+        lists: Mapping[str, bool],
+        score: float | None,
+    ) -> None:
+        wanted = {f"event.{p}": t for p, t in event_fields(vocabulary.event_type).items()}
+        data = _flatten(event, "event.", wanted)
+        for name, _ in vocabulary.features:
+            value = features.get(name)
+            if value is not None:
+                data["features." + name] = value
+        for name in vocabulary.lists:
+            data["lists." + name] = bool(lists.get(name, False))
+        if score is not None:
+            data["score"] = float(score)
+        self._activation = _env(vocabulary).Activation(data)
+
+    def evaluate(self, rules: Sequence[CompiledRule], event_type: str) -> list[Evaluation]:
+        out = []
+        bool_type = _T.BOOL
+        for compiled in rules:
+            program = compiled.programs.get(event_type)
+            if program is None:
+                continue
+            try:
+                result = program.eval(self._activation)
+            except RuntimeError as exc:  # not expected: CEL reports errors as values
+                out.append(Evaluation(compiled.rule, False, str(exc)[:200]))
+                continue
+            if result.type() == bool_type:
+                out.append(Evaluation(compiled.rule, bool(result.value())))
+            else:
+                out.append(Evaluation(compiled.rule, False, _short(result.value())))
+        return out
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    # 'UNKNOWN: No value with name "features.x" found in Activation' -> 'features.x is absent'
+    m = re.search(r'No value with name "([^"]+)"', text)
+    if m:
+        return f"{m.group(1)} is absent"
+    return text[:200]

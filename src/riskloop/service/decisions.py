@@ -1,0 +1,101 @@
+"""Deciding on an event: validate and protect it, store it and count it in the features,
+run the pipeline, and answer only once the decision record is durable.
+
+Idempotent by ``event_id``: a retry of an event already decided gets the stored decision
+back (and counts nowhere twice); the same id with a different body is a conflict. An event
+stored but not decided (a crash between the two writes, or an event first sent to
+``/v1/events``) is decided on its retry, from features previewed at that moment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from riskloop.domain.events import AppendStatus
+from riskloop.errors import ConflictError, RiskloopError
+from riskloop.ledger.ports import DecisionLedger
+from riskloop.ledger.records import Decision
+from riskloop.pipeline import Pipeline
+from riskloop.service.catalog import CatalogService
+from riskloop.service.features import FeatureService
+from riskloop.service.ingest import CONFLICT_REASON, Ingestor
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    decision: Decision
+    replayed: bool  # True: this event was decided before; this is that decision
+    latency_us: dict[str, int]  # this request's stages, the durable write included
+
+
+class DecisionService:
+    def __init__(
+        self,
+        *,
+        ingestor: Ingestor,
+        features: FeatureService,
+        catalog: CatalogService,
+        pipeline: Pipeline,
+        ledger: DecisionLedger,
+        deadline_ms: int = 250,
+    ) -> None:
+        self.ingestor = ingestor
+        self.features = features
+        self.catalog = catalog
+        self.pipeline = pipeline
+        self.ledger = ledger
+        self.deadline_ms = deadline_ms
+
+    def decide(self, payload: object, *, deadline_ms: int | None = None) -> Decided:
+        started = time.perf_counter()
+        deadline = started + (deadline_ms or self.deadline_ms) / 1000
+        latency: dict[str, int] = {}
+
+        stored = self.ingestor.protect_only(payload, source="decision")
+        latency["intake"] = int((time.perf_counter() - started) * 1e6)
+
+        t = time.perf_counter()
+        outcome, result, features_ok = self.ingestor.append_for_decision(stored)
+        if outcome.status is AppendStatus.CONFLICT:
+            raise ConflictError("event", stored.event_id, CONFLICT_REASON)
+        values: Mapping[str, Any] | None
+        if outcome.status is AppendStatus.DUPLICATE:
+            previous = self.ledger.for_event(stored.event_id)
+            if previous is not None:
+                return Decided(previous, True, {})
+            values = self._preview(stored)
+        else:
+            values = (result.values or {}) if features_ok and result is not None else None
+            if features_ok and result is None:
+                values = {}  # an event type without features (a dispute is a label)
+        latency["store_and_features"] = int((time.perf_counter() - t) * 1e6)
+
+        decision = self.pipeline.decide(
+            self.catalog.playbook(),
+            stored,
+            values,
+            feature_set=self.features.engine.version,
+            deadline=deadline,
+            started=started,
+            latency_us=latency,
+        )
+        t = time.perf_counter()
+        recorded = self.ledger.record(decision)
+        latency["record"] = int((time.perf_counter() - t) * 1e6)
+        latency["total"] = int((time.perf_counter() - started) * 1e6)
+        return Decided(recorded, recorded is not decision, latency)
+
+    def _preview(self, stored: Any) -> Mapping[str, Any] | None:
+        try:
+            preview = self.features.preview(
+                stored.event_id, stored.event_type, stored.data, stored.occurred_at
+            )
+        except RiskloopError:
+            return None
+        return preview.values
+
+    def get(self, decision_id: str) -> Decision | None:
+        return self.ledger.get(decision_id)
