@@ -24,15 +24,15 @@ from riskloop.scoring.port import FeatureValue, Score, top_reasons
 
 
 def _walk(node: dict[str, Any], acc: np.ndarray, out: dict[int, np.ndarray]) -> None:
-    if "leaf_index" in node:
-        out[int(node["leaf_index"])] = acc
+    if "split_feature" not in node:
+        out[int(node.get("leaf_index", 0))] = acc
         return
     value = float(node["internal_value"])
     feature = int(node["split_feature"])
     for child_key in ("left_child", "right_child"):
         child = node[child_key]
         child_value = float(
-            child["leaf_value"] if "leaf_index" in child else child["internal_value"]
+            child["internal_value"] if "split_feature" in child else child["leaf_value"]
         )
         step = acc.copy()
         step[feature] += child_value - value
@@ -57,7 +57,7 @@ class LightGBMScorer:
         self._bias = 0.0
         for t, tree in enumerate(trees):
             root = tree["tree_structure"]
-            if "leaf_index" in root:  # a single-leaf tree: a constant
+            if "split_feature" not in root:  # a single-leaf tree: a constant
                 self._bias += float(root["leaf_value"])
                 continue
             self._bias += float(root["internal_value"])

@@ -81,6 +81,12 @@ def _to_event(row: Row[Any]) -> StoredEvent:
 
 def _fingerprints(conn: Connection, ids: list[str]) -> dict[str, str]:
     found: dict[str, str] = {}
+    if conn.dialect.name == "sqlite":  # raw: SQLAlchemy's IN took 0.4 ms for one id
+        for part in chunks(ids):
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT event_id, fingerprint FROM event_log WHERE event_id IN ({marks})"  # noqa: S608 (placeholders only)
+            found.update(dict(conn.exec_driver_sql(sql, tuple(part)).all()))
+        return found
     for part in chunks(ids):
         q = select(event_log.c.event_id, event_log.c.fingerprint).where(
             event_log.c.event_id.in_(part)
@@ -96,7 +102,7 @@ _SQLITE_INSERT = (
 )
 
 
-def _sqlite_time(moment: datetime) -> str:
+def sqlite_time(moment: datetime) -> str:
     # The storage format of SQLAlchemy's SQLite DATETIME, so reads go through UtcDateTime.
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
@@ -107,9 +113,9 @@ def _sqlite_insert(conn: Connection, fresh: list[StoredEvent], now: datetime) ->
     can have stored one of these ids since we looked; for the same reason the new rows take
     the next rowids in order."""
     top = conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM event_log").scalar_one()
-    stamp = _sqlite_time(now)
+    stamp = sqlite_time(now)
     rows = [
-        _row_values(ev, _sqlite_time(ev.occurred_at), stamp, orjson.dumps(ev.data).decode())
+        _row_values(ev, sqlite_time(ev.occurred_at), stamp, orjson.dumps(ev.data).decode())
         for ev in fresh
     ]
     conn.exec_driver_sql(_SQLITE_INSERT, rows)
