@@ -179,20 +179,21 @@ class Activation:
 
     def evaluate(self, rules: Sequence[CompiledRule], event_type: str) -> list[Evaluation]:
         out = []
-        bool_type = _T.BOOL
+        activation = self._activation
         for compiled in rules:
             program = compiled.programs.get(event_type)
             if program is None:
                 continue
             try:
-                result = program.eval(self._activation)
+                value = program.eval(activation).value()
             except RuntimeError as exc:  # not expected: CEL reports errors as values
                 out.append(Evaluation(compiled.rule, False, str(exc)[:200]))
                 continue
-            if result.type() == bool_type:
-                out.append(Evaluation(compiled.rule, bool(result.value())))
+            # Type-checked to bool, so anything else is an error value (absent input).
+            if value is True or value is False:
+                out.append(Evaluation(compiled.rule, value))
             else:
-                out.append(Evaluation(compiled.rule, False, _short(result.value())))
+                out.append(Evaluation(compiled.rule, False, _short(value)))
         return out
 
 

@@ -99,3 +99,16 @@ def test_points_scorer_is_logistic_over_capped_terms() -> None:
     assert s.score({"a": None}).value == pytest.approx(1 / (1 + np.exp(1.0)))
     assert [c.reason for c in s.score({"a": 5}).contributions] == ["A_HIGH"]
     assert default_scorer().version.startswith("points@1+")
+
+
+def test_concurrent_scores_match_sequential_ones(
+    scorer: LightGBMScorer, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """The single-row fast path shares buffers: calls from threads must not mix rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = [_features(r) for r in data[0][:200]]
+    expected = [scorer.score(r).value for r in rows]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda r: scorer.score(r).value, rows * 5))
+    assert got == expected * 5

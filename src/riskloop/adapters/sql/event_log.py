@@ -85,7 +85,7 @@ def _fingerprints(conn: Connection, ids: list[str]) -> dict[str, str]:
         for part in chunks(ids):
             marks = ",".join("?" * len(part))
             sql = f"SELECT event_id, fingerprint FROM event_log WHERE event_id IN ({marks})"  # noqa: S608 (placeholders only)
-            found.update(dict(conn.exec_driver_sql(sql, tuple(part)).all()))
+            found.update({r[0]: r[1] for r in conn.exec_driver_sql(sql, tuple(part))})
         return found
     for part in chunks(ids):
         q = select(event_log.c.event_id, event_log.c.fingerprint).where(
