@@ -53,6 +53,8 @@ class Riskloop:
 
     def close(self) -> None:
         self.features.engine.close()
+        self.ledger.close()
+        self.events.close()
         self.engine.dispose()
 
 

@@ -4,6 +4,7 @@ decision of an event is *the* decision, and a retry gets it back."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from riskloop.adapters.sql._dialect import insert_ignoring_conflicts
 from riskloop.adapters.sql.event_log import sqlite_time
 from riskloop.adapters.sql.group_commit import GroupCommit
+from riskloop.adapters.sql.raw_sqlite import DedicatedConnection
 from riskloop.adapters.sql.schema import decisions
 from riskloop.errors import StorageError
 from riskloop.ledger.records import Decision
@@ -29,6 +31,7 @@ class SqlDecisionLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._group: GroupCommit[Decision, Decision] = GroupCommit(self._write)
+        self._raw = DedicatedConnection(engine)
 
     def record(self, decision: Decision) -> Decision:
         return self._group.submit(decision)
@@ -51,19 +54,19 @@ class SqlDecisionLedger:
         try:
             with self.engine.begin() as conn:
                 stmt = insert_ignoring_conflicts(conn, decisions, "event_id").returning(
-                    decisions.c.event_id
+                    decisions.c.decision_id
                 )
-                written = {r.event_id for r in conn.execute(stmt, rows)}
-                if len(written) == len(batch):
+                won = {r.decision_id for r in conn.execute(stmt, rows)}
+                if len(won) == len(batch):
                     return list(batch)
                 # A retry (or a concurrent twin) of an event already decided: the stored
                 # decision stands.
-                missing = [d.event_id for d in batch if d.event_id not in written]
+                missing = [d.event_id for d in batch if d.decision_id not in won]
                 q = select(decisions.c.body).where(decisions.c.event_id.in_(missing))
                 stored = {b["event_id"]: Decision.from_dict(b) for (b,) in conn.execute(q)}
         except SQLAlchemyError as exc:
             raise StorageError(f"decision write failed: {type(exc).__name__}") from exc
-        return [d if d.event_id in written else stored[d.event_id] for d in batch]
+        return [d if d.decision_id in won else stored[d.event_id] for d in batch]
 
     def _sqlite_write(self, batch: Sequence[Decision]) -> list[Decision]:
         """The same rows without SQLAlchemy's statement compilation and type processing
@@ -82,20 +85,20 @@ class SqlDecisionLedger:
             for d in batch
         ]
         try:
-            with self.engine.begin() as conn:
-                written: set[str] = set()
+            with self._raw.transaction() as conn:
+                won: set[str] = set()  # decision ids stored (twins in one batch: the first)
                 for row in rows:  # RETURNING does not combine with executemany in sqlite3
-                    hit = conn.exec_driver_sql(_SQLITE_INSERT, row).first()
-                    if hit is not None:
-                        written.add(hit[0])
-                missing = [d.event_id for d in batch if d.event_id not in written]
-                stored = {}
-                if missing:
-                    q = select(decisions.c.body).where(decisions.c.event_id.in_(missing))
-                    stored = {b["event_id"]: Decision.from_dict(b) for (b,) in conn.execute(q)}
-        except SQLAlchemyError as exc:
+                    if conn.execute(_SQLITE_INSERT, row).fetchone() is not None:
+                        won.add(row[0])
+        except sqlite3.Error as exc:
             raise StorageError(f"decision write failed: {type(exc).__name__}") from exc
-        return [d if d.event_id in written else stored[d.event_id] for d in batch]
+        out = []
+        for d in batch:
+            kept = d if d.decision_id in won else self.for_event(d.event_id)
+            if kept is None:
+                raise StorageError(f"decision for {d.event_id} neither written nor found")
+            out.append(kept)
+        return out
 
     def _one(self, where: Any) -> Decision | None:
         try:
@@ -143,4 +146,4 @@ class SqlDecisionLedger:
             return [Decision.from_dict(b) for (b,) in conn.execute(q)]
 
     def close(self) -> None:
-        return None
+        self._raw.close()

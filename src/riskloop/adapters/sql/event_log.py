@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -11,6 +12,7 @@ from sqlalchemy import Connection, Engine, Row, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from riskloop.adapters.sql._dialect import chunks, insert_ignoring_conflicts
+from riskloop.adapters.sql.raw_sqlite import DedicatedConnection
 from riskloop.adapters.sql.schema import event_log
 from riskloop.domain.events import AppendOutcome, AppendStatus, SealedBox, StoredEvent
 from riskloop.errors import ConflictError, StorageError
@@ -177,22 +179,48 @@ def _sqlite_datetime(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def _lazy_commit(conn: Connection) -> Callable[[], None] | None:
-    """Make the next commit on ``conn`` skip its flush; returns how to undo that."""
-    if conn.dialect.name == "postgresql":
-        # SET LOCAL: reset by the transaction's end, nothing to undo.
-        conn.info["lazy_commit"] = True
-        return None
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    level = raw.execute("PRAGMA synchronous").fetchone()[0]
-    raw.execute("PRAGMA synchronous=NORMAL")
-    return lambda: raw.execute(f"PRAGMA synchronous={int(level)}")
+def _lazy_commit(conn: Connection) -> None:
+    """Make the next transaction on ``conn`` (PostgreSQL) commit without waiting for its
+    flush: ``SET LOCAL`` is issued inside it and ends with it."""
+    conn.info["lazy_commit"] = True
+
+
+def _classify(
+    events: Sequence[StoredEvent], known: dict[str, str]
+) -> tuple[list[AppendStatus | None], list[StoredEvent]]:
+    """Each event's status against the fingerprints already stored (None: new), and the new
+    ones (the first of twins within the batch)."""
+    status: list[AppendStatus | None] = []
+    fresh: list[StoredEvent] = []
+    for ev in events:
+        fp = known.get(ev.event_id)
+        if fp is None:
+            known[ev.event_id] = ev.fingerprint
+            fresh.append(ev)
+            status.append(None)
+        else:
+            status.append(AppendStatus.DUPLICATE if fp == ev.fingerprint else AppendStatus.CONFLICT)
+    return status, fresh
+
+
+def _outcomes(
+    events: Sequence[StoredEvent], status: list[AppendStatus | None], seqs: dict[str, int]
+) -> list[AppendOutcome]:
+    out = []
+    claimed: set[str] = set()
+    for ev, st in zip(events, status, strict=True):
+        if st is None and ev.event_id not in claimed:
+            claimed.add(ev.event_id)
+            out.append(AppendOutcome(ev.event_id, AppendStatus.ACCEPTED, seqs[ev.event_id]))
+        else:
+            out.append(AppendOutcome(ev.event_id, st or AppendStatus.DUPLICATE))
+    return out
 
 
 class SqlEventLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._lazy = DedicatedConnection(engine, synchronous="NORMAL")
 
     def append(
         self, events: Sequence[StoredEvent], *, atomic: bool, durable: bool = True
@@ -203,15 +231,17 @@ class SqlEventLog:
         in order — on SQLite's WAL as on PostgreSQL's)."""
         if not events:
             return []
+        if not durable and self.engine.dialect.name == "sqlite":
+            try:
+                return self._append_lazy_sqlite(events, atomic=atomic)
+            except sqlite3.Error as exc:
+                raise StorageError(f"event log write failed: {type(exc).__name__}") from exc
         try:
             with self.engine.connect() as conn:
-                restore = None if durable else _lazy_commit(conn)
-                try:
-                    with conn.begin():
-                        return self._append(conn, events, atomic=atomic)
-                finally:
-                    if restore is not None:
-                        restore()
+                if not durable:
+                    _lazy_commit(conn)
+                with conn.begin():
+                    return self._append(conn, events, atomic=atomic)
         except SQLAlchemyError as exc:
             raise StorageError(f"event log write failed: {type(exc).__name__}") from exc
 
@@ -221,18 +251,7 @@ class SqlEventLog:
         if conn.info.pop("lazy_commit", False):
             conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         known = _fingerprints(conn, list({e.event_id for e in events}))
-        status: list[AppendStatus | None] = []
-        fresh: list[StoredEvent] = []
-        for ev in events:
-            fp = known.get(ev.event_id)
-            if fp is None:
-                known[ev.event_id] = ev.fingerprint
-                fresh.append(ev)
-                status.append(None)
-            else:
-                status.append(
-                    AppendStatus.DUPLICATE if fp == ev.fingerprint else AppendStatus.CONFLICT
-                )
+        status, fresh = _classify(events, known)
         self._refuse_conflicts(events, status, atomic)
         seqs: dict[str, int] = {}
         if fresh and conn.dialect.name == "sqlite":
@@ -256,15 +275,41 @@ class SqlEventLog:
                         same = winners[ev.event_id] == ev.fingerprint
                         status[i] = AppendStatus.DUPLICATE if same else AppendStatus.CONFLICT
                 self._refuse_conflicts(events, status, atomic)
-        out = []
-        claimed: set[str] = set()
-        for ev, st in zip(events, status, strict=True):
-            if st is None and ev.event_id not in claimed:
-                claimed.add(ev.event_id)
-                out.append(AppendOutcome(ev.event_id, AppendStatus.ACCEPTED, seqs[ev.event_id]))
-            else:
-                out.append(AppendOutcome(ev.event_id, st or AppendStatus.DUPLICATE))
-        return out
+        return _outcomes(events, status, seqs)
+
+    def close(self) -> None:
+        self._lazy.close()
+
+    def _append_lazy_sqlite(
+        self, events: Sequence[StoredEvent], *, atomic: bool
+    ) -> list[AppendOutcome]:
+        """The decision path's append on SQLite: its own connection, commits not flushed
+        (the decision record's commit flushes the log, this event's frames included), and
+        no SQLAlchemy in between (see ``raw_sqlite``)."""
+        with self._lazy.transaction() as conn:
+            known: dict[str, str] = {}
+            ids = list({e.event_id for e in events})
+            for part in chunks(ids):
+                marks = ",".join("?" * len(part))
+                sql = f"SELECT event_id, fingerprint FROM event_log WHERE event_id IN ({marks})"  # noqa: S608
+                known.update({r[0]: r[1] for r in conn.execute(sql, part)})
+            status, fresh = _classify(events, known)
+            self._refuse_conflicts(events, status, atomic)
+            seqs: dict[str, int] = {}
+            if fresh:
+                top = conn.execute("SELECT coalesce(max(seq), 0) FROM event_log").fetchone()[0]
+                stamp = sqlite_time(datetime.now(UTC))
+                conn.executemany(
+                    _SQLITE_INSERT,
+                    [
+                        _row_values(
+                            ev, sqlite_time(ev.occurred_at), stamp, orjson.dumps(ev.data).decode()
+                        )
+                        for ev in fresh
+                    ],
+                )
+                seqs = {ev.event_id: top + i for i, ev in enumerate(fresh, start=1)}
+            return _outcomes(events, status, seqs)
 
     @staticmethod
     def _refuse_conflicts(
