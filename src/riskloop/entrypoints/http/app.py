@@ -19,7 +19,7 @@ from sqlalchemy import text
 from riskloop import __version__
 from riskloop.bootstrap import Riskloop
 from riskloop.domain.events import AppendOutcome, AppendStatus
-from riskloop.entrypoints.http import catalog_routes, decision_routes
+from riskloop.entrypoints.http import catalog_routes, decision_routes, metrics
 from riskloop.entrypoints.http.body import TooLarge, json_body
 from riskloop.entrypoints.http.errors import error_response, install
 from riskloop.entrypoints.http.responses import Json
@@ -186,6 +186,7 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
 
     app.include_router(decision_routes.router(rl))
     app.include_router(catalog_routes.router(rl))
+    app.include_router(metrics.router(rl))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
