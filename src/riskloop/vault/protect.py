@@ -31,8 +31,9 @@ from riskloop.vault.keyring import Keyring
 from riskloop.vault.masking import mask_cards
 
 Path = tuple[str, ...]
-# Cheap pre-check on the serialised record: 13+ characters of digits, spaces and dashes.
-_LONG_NUMBER = re.compile(rb"[0-9][0-9 -]{11,}[0-9]")
+# Cheap pre-check: 13+ characters of digits, spaces and dashes in a key or a string; numbers
+# are checked by their integer digits (a float's fraction is never a card number).
+_LONG_NUMBER = re.compile(r"[0-9][0-9 -]{11,}[0-9]")
 # Which normalisation a match hash uses, by field name.
 _MATCH_KIND = {"number": "document_number", "new_email": "email", "new_phone": "phone"}
 
@@ -73,6 +74,33 @@ def _at(data: dict[str, Any], path: Path) -> Any:
     return node
 
 
+def _integral_digits(value: Any) -> str | None:
+    """The digits of a number that could be a card number (12+ digits, no fraction)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and (not value.is_integer() or abs(value) >= 1e20):
+        return None
+    digits = str(abs(int(value)))
+    return digits if len(digits) >= 12 else None
+
+
+def _has_long_number(value: Any, path: Path, skip: set[Path]) -> bool:
+    if path in skip:
+        return False
+    if isinstance(value, str):
+        return _LONG_NUMBER.search(value) is not None
+    if _integral_digits(value) is not None:
+        return True
+    if isinstance(value, dict):
+        return any(
+            _LONG_NUMBER.search(k) is not None or _has_long_number(v, (*path, k), skip)
+            for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_has_long_number(v, path, skip) for v in value)
+    return False
+
+
 def _event_aad(event_id: str) -> bytes:
     return b"event:" + event_id.encode()
 
@@ -93,12 +121,7 @@ class Vault:
         # Stray card numbers first, before tokens and hashes are added (their hex may hold a
         # Luhn-valid run of digits); the PAN fields themselves are tokenized below.
         pan_paths = {p for p, m in paths if m.kind == "pan"}
-        blob = orjson.dumps(data)
-        for path in pan_paths:
-            pan = _at(data, path)
-            if isinstance(pan, str):
-                blob = blob.replace(pan.encode(), b"")
-        if _LONG_NUMBER.search(blob):
+        if _has_long_number(data, (), pan_paths):
             data = self._without_card_numbers(data, (), pan_paths)
         pii: dict[str, Any] = {}
         for path, marker in paths:
@@ -149,6 +172,11 @@ class Vault:
             }
         if isinstance(value, list):
             return [self._without_card_numbers(v, path, skip) for v in value]
+        digits = _integral_digits(value)
+        if digits is not None:
+            spans = card_numbers(digits)
+            if spans and spans[0][0] == 0 and spans[0][1] == len(digits):
+                return pan_token(self.keyring.token_key, spans[0][2])
         return value
 
     def reveal(self, stored: StoredEvent) -> dict[str, Any]:

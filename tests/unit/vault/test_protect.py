@@ -307,3 +307,15 @@ def test_a_stray_card_number_is_tokenized_or_masked() -> None:
     )
     assert stored.data["customer_id"].startswith("tok_")
     assert stored.data["metadata"]["note"] == "refund 411111******1111"
+
+
+@pytest.mark.parametrize("value", [4111111111111111, 4111111111111111.0])
+def test_a_card_number_sent_as_a_number_is_tokenized(value: float) -> None:
+    vault = Vault(Keyring.open(MemoryKeyStore()))
+    stored = vault.protect(
+        validate_event(card_payment(metadata={"ref": value, "lat": 52.49622635442601})),
+        source="t",
+    )
+    assert stored.data["metadata"]["ref"] == pan_token(vault.keyring.token_key, "4111111111111111")
+    assert stored.data["metadata"]["lat"] == 52.49622635442601  # other numbers untouched
+    assert "4111111111111111" not in orjson.dumps(stored.data).decode()
