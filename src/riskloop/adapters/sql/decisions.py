@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from riskloop.adapters.sql._dialect import insert_ignoring_conflicts
 from riskloop.adapters.sql.event_log import sqlite_time
 from riskloop.adapters.sql.group_commit import GroupCommit
-from riskloop.adapters.sql.raw_sqlite import DedicatedConnection
+from riskloop.adapters.sql.raw_sqlite import Checkpointer, DedicatedConnection
 from riskloop.adapters.sql.schema import decisions
 from riskloop.errors import StorageError
 from riskloop.ledger.records import Decision
@@ -31,7 +31,9 @@ class SqlDecisionLedger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._group: GroupCommit[Decision, Decision] = GroupCommit(self._write)
-        self._raw = DedicatedConnection(engine)
+        sqlite = engine.dialect.name == "sqlite"
+        self._raw = DedicatedConnection(engine, autocheckpoint=Checkpointer.SAFETY_PAGES)
+        self._checkpointer = Checkpointer(engine) if sqlite else None
 
     def record(self, decision: Decision) -> Decision:
         return self._group.submit(decision)
@@ -146,4 +148,6 @@ class SqlDecisionLedger:
             return [Decision.from_dict(b) for (b,) in conn.execute(q)]
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._raw.close()

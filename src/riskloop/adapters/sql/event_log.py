@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine, Row, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from riskloop.adapters.sql._dialect import chunks, insert_ignoring_conflicts
-from riskloop.adapters.sql.raw_sqlite import DedicatedConnection
+from riskloop.adapters.sql.raw_sqlite import Checkpointer, DedicatedConnection
 from riskloop.adapters.sql.schema import event_log
 from riskloop.domain.events import AppendOutcome, AppendStatus, SealedBox, StoredEvent
 from riskloop.errors import ConflictError, StorageError
@@ -220,7 +220,9 @@ def _outcomes(
 class SqlEventLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._lazy = DedicatedConnection(engine, synchronous="NORMAL")
+        self._lazy = DedicatedConnection(
+            engine, synchronous="NORMAL", autocheckpoint=Checkpointer.SAFETY_PAGES
+        )
 
     def append(
         self, events: Sequence[StoredEvent], *, atomic: bool, durable: bool = True
