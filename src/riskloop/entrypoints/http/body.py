@@ -41,13 +41,27 @@ def documented(schema: dict[str, Any]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """Resolve ``#/$defs/X`` references in place: inside the OpenAPI document they would
+    point at its root, where there are no ``$defs`` (the contracts are not recursive)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline(defs[ref.rsplit("/", 1)[1]], defs)
+        return {k: _inline(v, defs) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs) for v in node]
+    return node
+
+
 def _event_schemas() -> list[dict[str, Any]]:
     out = []
     for t in EVENT_TYPES:
         schema = json_schema(latest(t))
-        schema.pop("$schema", None)
-        schema.pop("$id", None)
-        out.append(schema)
+        for key in ("$schema", "$id"):
+            schema.pop(key, None)
+        defs = schema.pop("$defs", {})
+        out.append(_inline(schema, defs))
     return out
 
 

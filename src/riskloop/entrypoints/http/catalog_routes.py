@@ -204,7 +204,7 @@ def router(rl: Riskloop) -> APIRouter:
 
     @api.get("/v1/audit", tags=["audit"])
     async def audit(
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=2**53)] = 0,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         """The audit chain: every change to rules, lists and policies, hash-linked."""
