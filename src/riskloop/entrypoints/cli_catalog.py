@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import getpass
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +51,19 @@ def _print_errors(errors: list[FieldError]) -> None:
         err.print(f"[red]✗[/red] {e.field}: {e.reason}")
 
 
+@contextmanager
+def _changes() -> Iterator[None]:
+    """Bad input: every problem, exit 1; any other refusal: its reason, exit 1."""
+    try:
+        yield
+    except InvalidInput as exc:
+        _print_errors(exc.errors)
+        raise typer.Exit(1) from None
+    except RiskloopError as exc:
+        err.print(f"[red]not loaded:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+
 @rules_app.command("validate")
 def rules_validate(file: File) -> None:
     """Type-check a playbook file (lists, rules, policies) without saving anything."""
@@ -72,13 +87,8 @@ def rules_load(file: File, author: Author = "") -> None:
     (unchanged ones are left alone, so re-running is safe)."""
     rl = app_or_exit()
     try:
-        counts = PlaybookLoader(rl.catalog).apply(_read(file), author or _default_author())
-    except InvalidInput as exc:
-        _print_errors(exc.errors)
-        raise typer.Exit(1) from None
-    except RiskloopError as exc:
-        err.print(f"[red]not loaded:[/red] {exc}")
-        raise typer.Exit(1) from None
+        with _changes():
+            counts = PlaybookLoader(rl.catalog).apply(_read(file), author or _default_author())
     finally:
         rl.close()
     out.print(json.dumps(counts))
@@ -147,18 +157,13 @@ def lists_load(
     rl = app_or_exit()
     who = author or _default_author()
     try:
-        if name not in {d.name for d in rl.catalog.lists()}:
-            if not (kind and type_):
-                err.print(f"[red]no list {name!r}[/red]: give --kind and --type to create it")
-                raise typer.Exit(1)
-            rl.catalog.save_list({"name": name, "kind": kind, "type": type_, "author": who})
-        n = rl.catalog.add_entries(name, _entries(file, reason, expires), who)
-    except InvalidInput as exc:
-        _print_errors(exc.errors)
-        raise typer.Exit(1) from None
-    except RiskloopError as exc:
-        err.print(f"[red]not loaded:[/red] {exc}")
-        raise typer.Exit(1) from None
+        with _changes():
+            if name not in {d.name for d in rl.catalog.lists()}:
+                if not (kind and type_):
+                    err.print(f"[red]no list {name!r}[/red]: give --kind and --type to create it")
+                    raise typer.Exit(1)
+                rl.catalog.save_list({"name": name, "kind": kind, "type": type_, "author": who})
+            n = rl.catalog.add_entries(name, _entries(file, reason, expires), who)
     finally:
         rl.close()
     out.print(json.dumps({"list": name, "added": n}))

@@ -157,27 +157,34 @@ class SqlCatalogStore:
         q = select(rules.c.body).where(rules.c.rule_id == rule_id).order_by(rules.c.version)
         return [_rule(b) for (b,) in self._read(q)]
 
-    def save_rule(self, rule: Rule, audit: AuditEntry) -> Rule:
-        assert rule.saved_at is not None
+    def _save_version(
+        self, table: Any, key: str, kind: str, obj: Rule | Policy, audit: AuditEntry
+    ) -> None:
+        """Insert one version and its audit entry; a version number already taken (another
+        writer saved first) is a conflict, not an overwrite."""
+        assert obj.saved_at is not None
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    rules.insert(),
+                    table.insert(),
                     {
-                        "rule_id": rule.id,
-                        "version": rule.version,
-                        "status": rule.status.value,
-                        "saved_at": rule.saved_at,
-                        "body": rule.as_dict(),
+                        key: obj.id,
+                        "version": obj.version,
+                        "status": obj.status.value,
+                        "saved_at": obj.saved_at,
+                        "body": obj.as_dict(),
                     },
                 )
                 SqlAuditLog.append(conn, audit)
         except IntegrityError:
             raise ConflictError(
-                "rule", rule.id, f"version {rule.version} was saved by someone else; reload"
+                kind, obj.id, f"version {obj.version} was saved by someone else; reload"
             ) from None
         except SQLAlchemyError as exc:
-            raise StorageError(f"rule write failed: {type(exc).__name__}") from exc
+            raise StorageError(f"{kind} write failed: {type(exc).__name__}") from exc
+
+    def save_rule(self, rule: Rule, audit: AuditEntry) -> Rule:
+        self._save_version(rules, "rule_id", "rule", rule, audit)
         return rule
 
     # -- policies -----------------------------------------------------------------------------
@@ -189,26 +196,7 @@ class SqlCatalogStore:
         return [_policy(b, s) for b, s in self._read(q)]
 
     def save_policy(self, policy: Policy, audit: AuditEntry) -> Policy:
-        assert policy.saved_at is not None
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    policies.insert(),
-                    {
-                        "policy_id": policy.id,
-                        "version": policy.version,
-                        "status": policy.status.value,
-                        "saved_at": policy.saved_at,
-                        "body": policy.as_dict(),
-                    },
-                )
-                SqlAuditLog.append(conn, audit)
-        except IntegrityError:
-            raise ConflictError(
-                "policy", policy.id, f"version {policy.version} was saved by someone else"
-            ) from None
-        except SQLAlchemyError as exc:
-            raise StorageError(f"policy write failed: {type(exc).__name__}") from exc
+        self._save_version(policies, "policy_id", "policy", policy, audit)
         return policy
 
     def set_policy_status(
