@@ -174,3 +174,15 @@ def test_no_card_number_in_any_answer(client: TestClient) -> None:
     got = client.get(f"/v1/decisions/{d.json()['decision_id']}")
     for text in (d.text, got.text, orjson.dumps(client.get("/v1/audit").json()).decode()):
         assert PANS[2] not in text
+
+
+def test_an_event_stored_before_is_decided_once_without_recounting(client: TestClient) -> None:
+    event = card_payment(card={"pan": PANS[3]})
+    assert client.post("/v1/events", json=event).status_code == 201
+    first = client.post("/v1/decisions", json=event)
+    assert first.status_code == 201
+    assert first.json()["fallbacks"] == ["FEATURES_UNAVAILABLE"]
+    again = client.post("/v1/decisions", json=event)
+    assert again.json()["replayed"] is True
+    later = client.post("/v1/decisions", json=card_payment(card={"pan": PANS[3]})).json()
+    assert later["features"]["card_count_1h"] == 1

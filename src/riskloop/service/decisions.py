@@ -4,7 +4,9 @@ run the pipeline, and answer only once the decision record is durable.
 Idempotent by ``event_id``: a retry of an event already decided gets the stored decision
 back (and counts nowhere twice); the same id with a different body is a conflict. An event
 stored but not decided (a crash between the two writes, or an event first sent to
-``/v1/events``) is decided on its retry, from features previewed at that moment.
+``/v1/events``) is decided on its retry; its features were counted when it was stored and
+are not recomputed, so that decision says ``FEATURES_UNAVAILABLE`` and rules that need
+features do not hit.
 """
 
 from __future__ import annotations
