@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any
 
 from cel_expr_python import cel
@@ -60,6 +59,16 @@ class Vocabulary:
     event_type: str
     features: tuple[tuple[str, CelType], ...]
     lists: tuple[str, ...]
+    # The CEL environment lives as long as the vocabulary: programs compiled in it and the
+    # activations they run on come from the same one.
+    _env: Any = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def env(self) -> Any:
+        if self._env is None:
+            variables = {k: _TYPES[t] for k, t in self.declarations().items()}
+            object.__setattr__(self, "_env", cel.NewEnv(variables=variables))
+        return self._env
 
     @classmethod
     def of(cls, event_type: str, feature_set: FeatureSet, lists: Iterable[str]) -> Vocabulary:
@@ -80,12 +89,6 @@ class Vocabulary:
         return decl
 
 
-@lru_cache(maxsize=64)
-def _env(vocabulary: Vocabulary) -> Any:
-    variables = {k: _TYPES[t] for k, t in vocabulary.declarations().items()}
-    return cel.NewEnv(variables=variables)
-
-
 def _explain(message: str) -> str:
     """``INVALID_ARGUMENT: ERROR: <input>:1:9: undeclared reference to 'x' ...`` ->
     ``line 1, column 9: undeclared reference to 'x'``."""
@@ -102,7 +105,7 @@ def _explain(message: str) -> str:
 def compile_expression(expression: str, vocabulary: Vocabulary) -> Any:
     """Parse and type-check; raises InvalidDefinition naming the position and the problem."""
     try:
-        compiled = _env(vocabulary).compile(expression)
+        compiled = vocabulary.env.compile(expression)
     except RuntimeError as exc:
         raise InvalidDefinition(
             "expression", f"for {vocabulary.event_type}: {_explain(str(exc))}"
@@ -175,7 +178,7 @@ class Activation:
             data["lists." + name] = bool(lists.get(name, False))
         if score is not None:
             data["score"] = float(score)
-        self._activation = _env(vocabulary).Activation(data)
+        self._activation = vocabulary.env.Activation(data)
 
     def evaluate(self, rules: Sequence[CompiledRule], event_type: str) -> list[Evaluation]:
         out = []

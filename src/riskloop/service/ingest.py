@@ -114,8 +114,8 @@ class Ingestor:
         outcome, the event's features (None if it was not new) and whether the feature
         state worked (it fails open: the event stays stored either way)."""
         features = self.features
-        if features is None:
-            return self.events.append([stored], atomic=True, durable=False)[0], None, True
+        if features is None:  # a process wired without feature state decides without it
+            return self.events.append([stored], atomic=True, durable=False)[0], None, False
         with features.lock:
             outcome = self.events.append([stored], atomic=True, durable=False)[0]
             if outcome.status is not AppendStatus.ACCEPTED:
