@@ -4,15 +4,20 @@ be reproduced from its record alone (feature snapshot + versions)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+import redis
 import yaml
 
-from riskloop.bootstrap import Riskloop
+from riskloop.adapters.redis_features import RedisState
+from riskloop.bootstrap import Riskloop, build
+from riskloop.config import Settings
 from riskloop.domain.events import StoredEvent
 from riskloop.service.catalog import PlaybookLoader
 
@@ -83,3 +88,41 @@ def test_the_golden_file_is_not_trivial(field: str) -> None:
     """Guard against an expected file regenerated into something that tests nothing."""
     values = {orjson.dumps(e[field]) for e in _lines("expected.ndjson")}
     assert len(values) >= 4
+
+
+def test_golden_stream_with_shared_state_on_postgres_and_redis(pg_settings: Settings) -> None:
+    """The scale-out wiring (records in PostgreSQL, features in Redis, fed directly rather
+    than by following the log) decides the golden stream exactly the same way."""
+    client = redis.Redis()
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("Redis not reachable on 127.0.0.1:6379")
+    finally:
+        client.close()
+    settings = dataclasses.replace(pg_settings, feature_store="redis")
+    rl = build(settings)
+    try:
+        state = rl.features.engine.state
+        assert isinstance(state, RedisState)
+        state.reset()  # the key prefix names the feature set, not the test
+        _prepare(rl)
+        got = []
+        for event in _lines("golden_events.ndjson"):
+            decided = rl.decisions.decide(event)
+            d = decided.decision
+            got.append(
+                {
+                    "event_id": d.event_id,
+                    "outcome": d.outcome.value,
+                    "reasons": list(d.reasons),
+                    "decided_by": d.decided_by,
+                    "replayed": decided.replayed,
+                }
+            )
+        assert got == _lines("expected.ndjson")
+        state.reset()
+    finally:
+        rl.close()
