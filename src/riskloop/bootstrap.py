@@ -22,6 +22,7 @@ from riskloop.adapters.sql import (
 )
 from riskloop.config import Settings
 from riskloop.domain.ports import KeyStore
+from riskloop.errors import ConfigError
 from riskloop.features import FeatureEngine, FeatureSet, FeatureState, MemoryState, load_feature_set
 from riskloop.pipeline import Pipeline
 from riskloop.rules.lists import Protector
@@ -74,7 +75,11 @@ def scorer(settings: Settings) -> Scorer:
     if settings.model_path is not None:
         from riskloop.adapters.lightgbm_scorer import LightGBMScorer
 
-        return LightGBMScorer.from_file(settings.model_path, name=settings.model_path.stem)
+        try:
+            return LightGBMScorer.from_file(settings.model_path, name=settings.model_path.stem)
+        except Exception as exc:  # LightGBM raises its own error types for a bad file
+            reason = f"not a LightGBM model file ({type(exc).__name__})"
+            raise ConfigError("RISKLOOP_MODEL_PATH", reason) from None
     return default_scorer()
 
 

@@ -86,3 +86,12 @@ def test_an_invalid_setting_stops_start_up_naming_it(tmp_path: Path) -> None:
     typo = _run(tmp_path, "db", "upgrade", RISKLOOP_DATABSE_URL="sqlite:///x.db")
     assert typo.returncode == 2
     assert "RISKLOOP_DATABSE_URL" in typo.stderr
+
+
+def test_a_bad_model_file_stops_start_up_with_the_setting_named(tmp_path: Path) -> None:
+    model = tmp_path / "model.txt"
+    model.write_text("this is not a model\n")
+    result = _run(tmp_path, "rules", "list", RISKLOOP_MODEL_PATH=str(model))
+    assert result.returncode == 1
+    assert "RISKLOOP_MODEL_PATH: not a LightGBM model file" in result.stderr
+    assert "Traceback" not in result.stderr
