@@ -41,11 +41,10 @@ def _prepare(rl: Riskloop) -> None:
         rl.catalog.add_entries(name, [{"value": v} for v in values], "golden")
 
 
-def test_golden_stream_gives_the_expected_decisions(any_rl: Riskloop) -> None:
-    _prepare(any_rl)
+def _decide_all(rl: Riskloop) -> list[dict[str, Any]]:
     got = []
     for event in _lines("golden_events.ndjson"):
-        decided = any_rl.decisions.decide(event)
+        decided = rl.decisions.decide(event)
         d = decided.decision
         got.append(
             {
@@ -56,7 +55,12 @@ def test_golden_stream_gives_the_expected_decisions(any_rl: Riskloop) -> None:
                 "replayed": decided.replayed,
             }
         )
-    assert got == _lines("expected.ndjson")
+    return got
+
+
+def test_golden_stream_gives_the_expected_decisions(any_rl: Riskloop) -> None:
+    _prepare(any_rl)
+    assert _decide_all(any_rl) == _lines("expected.ndjson")
 
 
 def test_recorded_decisions_reproduce_from_their_records(rl: Riskloop) -> None:
@@ -109,20 +113,7 @@ def test_golden_stream_with_shared_state_on_postgres_and_redis(pg_settings: Sett
         assert isinstance(state, RedisState)
         state.reset()  # the key prefix names the feature set, not the test
         _prepare(rl)
-        got = []
-        for event in _lines("golden_events.ndjson"):
-            decided = rl.decisions.decide(event)
-            d = decided.decision
-            got.append(
-                {
-                    "event_id": d.event_id,
-                    "outcome": d.outcome.value,
-                    "reasons": list(d.reasons),
-                    "decided_by": d.decided_by,
-                    "replayed": decided.replayed,
-                }
-            )
-        assert got == _lines("expected.ndjson")
+        assert _decide_all(rl) == _lines("expected.ndjson")
         state.reset()
     finally:
         rl.close()
