@@ -260,6 +260,8 @@ class CatalogService:
             entries.append(ListEntry(name, value, reason, author, now, expires))
         if errors:
             raise InvalidInput(errors[:100])
+        # ``de`` and ``DE`` normalise to one value: the later entry of a request wins.
+        entries = list({e.value: e for e in entries}.values())
         n = self.store.add_entries(
             entries,
             self._audit(author, "list.entries.add", "list", name, count=len(entries)),

@@ -125,7 +125,8 @@ def router(rl: Riskloop) -> APIRouter:
         name: Id, author: Annotated[str, Query(min_length=1, max_length=100)]
     ) -> dict[str, Any]:
         """Delete a list and its entries; refused while an enabled rule uses it."""
-        await run_in_threadpool(catalog.delete_list, name, author)
+        who = _author({"author": author})
+        await run_in_threadpool(catalog.delete_list, name, who)
         return {"deleted": name}
 
     @api.get("/v1/lists/{name}/entries", tags=["lists"])

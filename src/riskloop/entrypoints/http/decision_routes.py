@@ -68,13 +68,20 @@ def router(rl: Riskloop) -> APIRouter:
         until: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
-        """Newest first. ``event_id`` finds the decision of one event."""
+        """Newest first. ``event_id`` finds the decision of one event, if it also matches
+        the other filters."""
         for name, moment in (("since", since), ("until", until)):
             if moment is not None and moment.tzinfo is None:
                 raise InvalidInput([FieldError(name, "must carry a timezone")])
         if event_id is not None:
             one = await run_in_threadpool(rl.ledger.for_event, event_id)
-            return {"decisions": [one.as_dict()] if one else []}
+            matches = one is not None and (
+                (outcome is None or one.outcome == outcome)
+                and (event_type is None or one.event_type == event_type)
+                and (since is None or one.decided_at >= since)
+                and (until is None or one.decided_at < until)
+            )
+            return {"decisions": [one.as_dict()] if one is not None and matches else []}
         found = await run_in_threadpool(
             lambda: rl.ledger.search(
                 outcome=outcome, event_type=event_type, since=since, until=until, limit=limit

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 
 from riskloop.entrypoints.http.responses import Json
 from riskloop.errors import (
@@ -70,5 +71,16 @@ async def _riskloop_error(_request: Request, exc: Exception) -> Json:
     return error_response(500, "internal_error", "internal error")
 
 
+async def _request_invalid(_request: Request, exc: Exception) -> Json:
+    """FastAPI's own checks of query and path parameters, in riskloop's error shape."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        FieldError(".".join(str(p) for p in e.get("loc", ())[1:]) or "request", e.get("msg", ""))
+        for e in exc.errors()
+    ]
+    return error_response(422, "invalid_input", "invalid input", errors)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RiskloopError, _riskloop_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
