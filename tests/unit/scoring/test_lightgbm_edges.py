@@ -2,7 +2,7 @@
 inputs that are not numbers, and model files it must refuse rather than mis-score.
 
 The everyday behaviour (score is the booster's, attributions add up, reasons, file round
-trip, version) is in ``tests/unit/scoring/test_lightgbm.py``."""
+trip, version) is in ``tests/unit/scoring/test_lightgbm_scorer.py``."""
 
 from __future__ import annotations
 
