@@ -59,13 +59,9 @@ def pg_settings(tmp_path: Path, pg_database: str) -> Iterator[Settings]:
     )
     yield s
     engine = create_engine(pg_database)
-    with engine.begin() as conn:  # each test starts from empty tables
-        conn.execute(
-            text(
-                "DROP TABLE IF EXISTS event_log, dead_letters, decisions, rules, policies, lists, "
-                "list_entries, audit_log, alembic_version CASCADE"
-            )
-        )
+    with engine.begin() as conn:  # each test starts from no tables at all
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
 
 

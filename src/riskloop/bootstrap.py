@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import orjson
 from sqlalchemy import Engine
 
 from riskloop.adapters.keystore import FileKeyStore
+from riskloop.adapters.model_files import FileArtifacts
 from riskloop.adapters.sql import (
     SqlCatalogStore,
     SqlDeadLetters,
     SqlDecisionLedger,
     SqlEventLog,
+    SqlModelStore,
     SqlSealedRecords,
     make_engine,
     upgrade,
@@ -27,10 +30,13 @@ from riskloop.features import FeatureEngine, FeatureSet, FeatureState, MemorySta
 from riskloop.pipeline import Pipeline
 from riskloop.rules.lists import Protector
 from riskloop.scoring import Scorer, default_scorer
+from riskloop.scoring.linear import LogisticScorer
 from riskloop.service import Ingestor
 from riskloop.service.catalog import CatalogService
 from riskloop.service.decisions import DecisionService
-from riskloop.service.features import FeatureService
+from riskloop.service.features import FeatureService, iterate_log
+from riskloop.service.models import ModelService, ModelSlots
+from riskloop.training.registry import ModelRegistry, ModelVersion
 from riskloop.vault import Keyring, Vault
 from riskloop.vault.hashing import pan_token
 
@@ -51,6 +57,7 @@ class Riskloop:
     catalog: CatalogService
     ledger: SqlDecisionLedger
     decisions: DecisionService
+    models: ModelService
 
     def close(self) -> None:
         self.features.engine.close()
@@ -77,10 +84,30 @@ def scorer(settings: Settings) -> Scorer:
 
         try:
             return LightGBMScorer.from_file(settings.model_path, name=settings.model_path.stem)
+        except ValueError as exc:  # a model the scorer refuses says why
+            raise ConfigError("RISKLOOP_MODEL_PATH", str(exc)) from None
         except Exception as exc:  # LightGBM raises its own error types for a bad file
             reason = f"not a LightGBM model file ({type(exc).__name__})"
             raise ConfigError("RISKLOOP_MODEL_PATH", reason) from None
     return default_scorer()
+
+
+def load_scorer(version: ModelVersion, artifact: bytes) -> Scorer:
+    """A registered model as a scorer; ``ValueError`` for one it cannot serve."""
+    if version.kind == "lightgbm":
+        import lightgbm
+
+        from riskloop.adapters.lightgbm_scorer import LightGBMScorer
+
+        try:
+            booster = lightgbm.Booster(model_str=artifact.decode())
+        except lightgbm.basic.LightGBMError as exc:
+            raise ValueError(f"not a LightGBM model: {exc}") from None
+        return LightGBMScorer(booster, name=version.ref)
+    if version.kind == "logistic":
+        # Named like every scorer: the version and its content, e.g. fraud@2+3f2a9c1e.
+        return LogisticScorer(orjson.loads(artifact), name=f"{version.ref}+{version.sha256[:8]}")
+    raise ValueError(f"unknown model kind {version.kind!r}")
 
 
 def build(
@@ -124,11 +151,15 @@ def build(
     )
     catalog = CatalogService(SqlCatalogStore(engine), fs, protector)
     ledger = SqlDecisionLedger(engine)
+    registry = ModelRegistry(SqlModelStore(engine), FileArtifacts(settings.data_dir / "models"))
+    slots = ModelSlots(registry, load_scorer, scorer(settings))
+    slots.refresh()
+    models = ModelService(registry, slots, lambda: iterate_log(events), fs)
     decisions = DecisionService(
         ingestor=ingestor,
         features=features,
         catalog=catalog,
-        pipeline=Pipeline(scorer(settings)),
+        pipeline=Pipeline(None, models=slots),
         ledger=ledger,
         deadline_ms=settings.decision_deadline_ms,
     )
@@ -145,4 +176,5 @@ def build(
         catalog=catalog,
         ledger=ledger,
         decisions=decisions,
+        models=models,
     )

@@ -1,9 +1,10 @@
 """The story of one decision, once the event is stored and its features computed:
 
     lists   -> which block / allow / watch lists the event matches
-    model   -> a score and the features that drove it (skipped past the deadline)
+    model   -> the champion's score and the features that drove it (skipped past the deadline)
     rules   -> every rule of the active policy, on one shared CEL activation
     policy  -> hits + score -> outcome and ordered reasons; shadow policies beside it
+    shadow  -> the challenger model's score, recorded beside it (never changes the outcome)
     record  -> the decision, with versions, feature snapshot and per-stage latency
 
 A dependency that fails does not fail the decision: without features the rules that need
@@ -22,12 +23,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from riskloop.domain.events import StoredEvent
-from riskloop.ledger.records import Decision, RuleResult, ShadowOutcome, new_decision_id
+from riskloop.ledger.records import (
+    ChallengerScore,
+    Decision,
+    RuleResult,
+    ShadowOutcome,
+    new_decision_id,
+)
 from riskloop.policy import Outcome, Policy, evaluate, stepped_up
 from riskloop.rules.cel import Activation, CompiledRule, Evaluation, Vocabulary
 from riskloop.rules.lists import ListIndex
 from riskloop.rules.model import Status
-from riskloop.scoring.port import Score, Scorer
+from riskloop.scoring.port import FixedScorer, Score, Scorer, ScorerSource
 
 log = logging.getLogger(__name__)
 
@@ -63,28 +70,47 @@ class Pipeline:
         self,
         scorer: Scorer | None,
         *,
+        models: ScorerSource | None = None,
         top_k: int = 4,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.scorer = scorer
+        self.models: ScorerSource = models or FixedScorer(scorer)
         self.top_k = top_k
         self.clock = clock
         self.stats: Counter[str] = Counter()
 
     def _score(
-        self, features: Mapping[str, Any] | None, deadline: float, fallbacks: list[str]
+        self,
+        scorer: Scorer | None,
+        features: Mapping[str, Any] | None,
+        deadline: float,
+        fallbacks: list[str],
     ) -> Score | None:
-        if self.scorer is None:
+        if scorer is None:
             return None
         if time.perf_counter() >= deadline:
             fallbacks += [DEADLINE_EXCEEDED, MODEL_UNAVAILABLE]
             return None
         try:
-            return self.scorer.score(features or {}, top_k=self.top_k)
+            return scorer.score(features or {}, top_k=self.top_k)
         except Exception as exc:  # fails open by contract: rules decide alone
-            log.error("model %s failed: %s", self.scorer.version, exc)
+            log.error("model %s failed: %s", scorer.version, exc)
             fallbacks.append(MODEL_UNAVAILABLE)
             return None
+
+    def _challenge(
+        self, challenger: Scorer | None, features: Mapping[str, Any] | None, deadline: float
+    ) -> ChallengerScore | None:
+        """The challenger's score for the record; skipped without features or time left."""
+        if challenger is None or features is None or time.perf_counter() >= deadline:
+            return None
+        try:
+            s = challenger.score(features, top_k=self.top_k)
+        except Exception as exc:  # a shadow model's failure is logged, never the decision's
+            log.error("challenger %s failed: %s", challenger.version, exc)
+            self.stats["challenger_failures"] += 1
+            return None
+        return ChallengerScore(challenger.version, s.value, s.contributions)
 
     def decide(
         self,
@@ -106,7 +132,8 @@ class Pipeline:
         latency_us["lists"] = _us(t)
 
         t = time.perf_counter()
-        score = self._score(features, deadline, fallbacks)
+        champion, challenger = self.models.for_event(event_type)
+        score = self._score(champion, features, deadline, fallbacks)
         latency_us["model"] = _us(t)
 
         t = time.perf_counter()
@@ -152,6 +179,13 @@ class Pipeline:
         )
         latency_us["policy"] = _us(t)
 
+        if challenger is not None:
+            t = time.perf_counter()
+            challenged = self._challenge(challenger, features, deadline)
+            latency_us["challenger"] = _us(t)
+        else:
+            challenged = None
+
         reasons = tuple(dict.fromkeys([*reasons, *fallbacks]))
         results = tuple(
             RuleResult(
@@ -181,7 +215,7 @@ class Pipeline:
             occurred_at=stored.occurred_at,
             policy=plan.policy.version_id if plan else None,
             score=score.value if score else None,
-            model=self.scorer.version if score and self.scorer else None,
+            model=champion.version if score and champion else None,
             contributions=score.contributions if score else (),
             rules=results,
             rule_versions={e.rule.id: e.rule.version for e in evaluated.values()},
@@ -190,4 +224,5 @@ class Pipeline:
             feature_set=feature_set,
             fallbacks=tuple(dict.fromkeys(fallbacks)),
             latency_us=dict(latency_us),
+            challenger=challenged,
         )

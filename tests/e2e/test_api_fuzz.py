@@ -85,6 +85,12 @@ OPERATIONS = [
     ("GET", "/v1/policies/{policy_id}"),
     ("POST", "/v1/policies/{policy_id}/versions/{version}/status"),
     ("GET", "/v1/audit"),
+    ("GET", "/v1/models"),
+    ("GET", "/v1/models/{name}/versions/{version}"),
+    ("GET", "/v1/models/{name}/versions/{version}/card"),
+    ("GET", "/v1/models/{name}/aliases"),
+    ("PUT", "/v1/models/{name}/aliases/{alias}"),
+    ("POST", "/v1/models/{name}/aliases/{alias}/rollback"),
 ]
 
 
@@ -109,7 +115,9 @@ TARGETS = [(m, p, {}) for m, p in OPERATIONS] + [
 
 def _id(target: tuple[str, str, dict[str, object]]) -> str:
     method, path, fixed = target
-    return f"{method} {path.format(**fixed) if fixed else path}"
+    for key, value in fixed.items():
+        path = path.replace("{" + key + "}", str(value))
+    return f"{method} {path}"
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=[_id(t) for t in TARGETS])

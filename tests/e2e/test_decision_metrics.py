@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
-from riskloop.scoring.port import FeatureValue, Score
+from riskloop.scoring.port import FeatureValue, FixedScorer, Score
 from tests.support.factories import card_payment
 
 
@@ -31,7 +31,7 @@ def _metric(text: str, name: str) -> float:
 
 
 def test_a_failing_model_falls_back_and_is_counted(rl: Riskloop) -> None:
-    rl.decisions.pipeline.scorer = BrokenModel()
+    rl.decisions.pipeline.models = FixedScorer(BrokenModel())
     with TestClient(create_app(rl)) as client:
         before = client.get("/metrics").text
         assert 'riskloop_decision_fallbacks_total{reason="MODEL_UNAVAILABLE"}' not in before

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
 from riskloop.errors import StorageError
+from riskloop.scoring.port import FixedScorer
 from tests.support.factories import PANS, card_payment
 
 BAD_LUHN = "4111111111111112"
@@ -122,7 +123,9 @@ def test_a_plain_payment_is_approved(client: TestClient, rl: Riskloop) -> None:
     assert (d["event_id"], d["event_type"]) == (event["event_id"], "card_payment")
     assert (d["outcome"], d["reasons"], d["decided_by"]) == ("approve", [], "default")
     assert (d["policy"], d["replayed"], d["fallbacks"], d["shadow"]) == ("cards@1", False, [], [])
-    assert d["model"] == rl.decisions.pipeline.scorer.version
+    champion = rl.decisions.pipeline.models.for_event("card_payment")[0]
+    assert champion is not None
+    assert d["model"] == champion.version
     assert 0.0 <= d["score"] < THRESHOLDS["review"]
     assert d["rules"] == [VELOCITY_MISS]  # a shadow rule is recorded even when it misses
     assert d["rule_versions"] == {"blocked_device": 1, "large_cnp": 1, "velocity": 1}
@@ -493,7 +496,7 @@ def test_a_failing_model_falls_back_to_rules(
     client: TestClient, rl: Riskloop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pipeline = rl.decisions.pipeline
-    monkeypatch.setattr(pipeline, "scorer", BrokenModel())
+    monkeypatch.setattr(pipeline, "models", FixedScorer(BrokenModel()))
     before = pipeline.stats["fallback:MODEL_UNAVAILABLE"]
     plain = _decide(client, card_payment())
     assert (plain["outcome"], plain["reasons"]) == ("approve", ["MODEL_UNAVAILABLE"])

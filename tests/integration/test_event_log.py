@@ -23,9 +23,15 @@ def _stored(rl: Riskloop, payload: dict[str, object]):  # type: ignore[no-untype
 
 
 def test_migrations_create_the_schema_at_head(any_rl: Riskloop) -> None:
-    assert current_revision(any_rl.engine) == head_revision() == "0002"
+    assert current_revision(any_rl.engine) == head_revision() == "0003"
     tables = set(inspect(any_rl.engine).get_table_names())
-    assert {"event_log", "dead_letters", "alembic_version"} <= tables
+    assert {
+        "event_log",
+        "dead_letters",
+        "model_versions",
+        "model_aliases",
+        "alembic_version",
+    } <= tables
 
 
 def test_appends_and_reads_back_an_event_with_timezone(any_rl: Riskloop) -> None:

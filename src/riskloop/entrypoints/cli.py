@@ -16,6 +16,7 @@ from riskloop.adapters.files import Format
 from riskloop.entrypoints.cli_catalog import audit_app, lists_app, policies_app, rules_app
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
 from riskloop.entrypoints.cli_features import features_app
+from riskloop.entrypoints.cli_models import models_app, score_command, train_command
 from riskloop.errors import InvalidEvent, RiskloopError
 from riskloop.intake import CONTRACTS, json_schema
 from riskloop.intake.mapping import ColumnMapping
@@ -41,6 +42,9 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(lists_app, name="lists")
 app.add_typer(policies_app, name="policies")
 app.add_typer(audit_app, name="audit")
+app.add_typer(models_app, name="models")
+app.command("train")(train_command)
+app.command("score")(score_command)
 
 
 @app.command()

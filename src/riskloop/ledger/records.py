@@ -65,6 +65,34 @@ class ShadowOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class ChallengerScore:
+    """What the challenger model scored, beside the champion; it never changes the outcome."""
+
+    model: str
+    score: float
+    contributions: tuple[Contribution, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "score": self.score,
+            "contributions": [_contribution(c) for c in self.contributions],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ChallengerScore:
+        return cls(d["model"], d["score"], tuple(_from_contribution(c) for c in d["contributions"]))
+
+
+def _contribution(c: Contribution) -> dict[str, Any]:
+    return {"feature": c.feature, "value": c.value, "reason": c.reason}
+
+
+def _from_contribution(c: dict[str, Any]) -> Contribution:
+    return Contribution(c["feature"], c["value"], c["reason"])
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     decision_id: str
     event_id: str
@@ -85,6 +113,7 @@ class Decision:
     feature_set: str | None = None
     fallbacks: tuple[str, ...] = ()
     latency_us: dict[str, int] = field(default_factory=dict)
+    challenger: ChallengerScore | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,10 +127,7 @@ class Decision:
             "occurred_at": self.occurred_at.isoformat(),
             "score": self.score,
             "model": self.model,
-            "contributions": [
-                {"feature": c.feature, "value": c.value, "reason": c.reason}
-                for c in self.contributions
-            ],
+            "contributions": [_contribution(c) for c in self.contributions],
             "rules": [r.as_dict() for r in self.rules],
             "rule_versions": self.rule_versions,
             "policy": self.policy,
@@ -110,6 +136,7 @@ class Decision:
             "feature_set": self.feature_set,
             "fallbacks": list(self.fallbacks),
             "latency_us": self.latency_us,
+            "challenger": self.challenger.as_dict() if self.challenger else None,
         }
 
     @classmethod
@@ -126,9 +153,7 @@ class Decision:
             policy=d["policy"],
             score=d["score"],
             model=d["model"],
-            contributions=tuple(
-                Contribution(c["feature"], c["value"], c["reason"]) for c in d["contributions"]
-            ),
+            contributions=tuple(_from_contribution(c) for c in d["contributions"]),
             rules=tuple(RuleResult.from_dict(r) for r in d["rules"]),
             rule_versions=dict(d["rule_versions"]),
             shadow=tuple(
@@ -139,4 +164,5 @@ class Decision:
             feature_set=d["feature_set"],
             fallbacks=tuple(d["fallbacks"]),
             latency_us=dict(d["latency_us"]),
+            challenger=ChallengerScore.from_dict(d["challenger"]) if d.get("challenger") else None,
         )

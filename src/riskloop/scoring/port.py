@@ -47,6 +47,23 @@ class Scorer(Protocol):
         ...
 
 
+class ScorerSource(Protocol):
+    """Which models score an event type: ``(champion, challenger)``, either may be absent.
+    Read once per decision, so a promotion swaps models between decisions, never in one."""
+
+    def for_event(self, event_type: str) -> tuple[Scorer | None, Scorer | None]: ...
+
+
+class FixedScorer:
+    """One scorer for every event type (the built-in model, or ``RISKLOOP_MODEL_PATH``)."""
+
+    def __init__(self, scorer: Scorer | None) -> None:
+        self.scorer = scorer
+
+    def for_event(self, event_type: str) -> tuple[Scorer | None, Scorer | None]:
+        return self.scorer, None
+
+
 def reason_code(feature: str) -> str:
     """The reason code of a feature that raised the score: stable as long as the name is.
 

@@ -6,6 +6,7 @@ from riskloop.adapters.sql.decisions import SqlDecisionLedger
 from riskloop.adapters.sql.engine import make_engine
 from riskloop.adapters.sql.event_log import SqlEventLog
 from riskloop.adapters.sql.migrate import current_revision, upgrade
+from riskloop.adapters.sql.models import SqlModelStore
 from riskloop.adapters.sql.sealed import SqlSealedRecords
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "SqlDeadLetters",
     "SqlDecisionLedger",
     "SqlEventLog",
+    "SqlModelStore",
     "SqlSealedRecords",
     "current_revision",
     "make_engine",

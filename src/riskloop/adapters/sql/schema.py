@@ -158,3 +158,27 @@ audit_log = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
 )
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("name", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("body", Json, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+# Append-only: the current alias is the latest row of its (name, alias).
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("seq", Id64, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("alias", String(32), nullable=False),
+    Column("version", Integer, nullable=True),
+    Column("previous", Integer, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+)

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from riskloop import __version__
 from riskloop.bootstrap import Riskloop
 from riskloop.domain.events import AppendOutcome, AppendStatus
-from riskloop.entrypoints.http import catalog_routes, decision_routes, metrics
+from riskloop.entrypoints.http import catalog_routes, decision_routes, metrics, model_routes
 from riskloop.entrypoints.http.body import TooLarge, json_body
 from riskloop.entrypoints.http.errors import error_response, install
 from riskloop.entrypoints.http.responses import Json
@@ -42,12 +42,14 @@ def _outcome(o: AppendOutcome) -> dict[str, Any]:
 
 def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
     """Keep in-process features current with events other processes stored (imports), and
-    the rule catalogue with changes other processes made."""
+    the rule catalogue and the serving models with changes other processes made."""
     while not stop.wait(every_s):
         try:
             if rl.features.follow_log:
                 rl.features.catch_up()
             rl.catalog.refresh()
+            if rl.models.slots.refresh():
+                log.info("models now serving: %s", rl.models.slots.serving())
         except Exception:  # keep following; the next round retries
             log.exception("catching up with other processes failed")
 
@@ -186,6 +188,7 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
 
     app.include_router(decision_routes.router(rl))
     app.include_router(catalog_routes.router(rl))
+    app.include_router(model_routes.router(rl))
     app.include_router(metrics.router(rl))
 
     @app.get("/healthz", tags=["health"])

@@ -180,3 +180,21 @@ STATUS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {"status": {"type": "string"}, "author": _AUTHOR, "note": _TEXT},
 }
+
+ALIAS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["author", "reason"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"type": ["integer", "null"], "minimum": 1},
+        "author": _AUTHOR,
+        "reason": _TEXT,
+    },
+}
+
+ROLLBACK_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["author", "reason"],
+    "additionalProperties": False,
+    "properties": {"author": _AUTHOR, "reason": _TEXT},
+}

@@ -1,0 +1,192 @@
+"""Model use cases: train and register, promote and roll back, and serve.
+
+Serving (:class:`ModelSlots`) maps each event type to its champion and challenger scorers.
+The mapping is an immutable dict replaced whole when an alias changes (checked every second
+by the server's follower thread and right after a promotion through this process), so a
+decision in flight keeps the models it started with and no request is dropped or mixed.
+A model that cannot be loaded leaves the previous one serving and is logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from riskloop.domain.events import StoredEvent
+from riskloop.errors import RiskloopError
+from riskloop.features import FeatureSet
+from riskloop.scoring.port import Scorer
+from riskloop.training.registry import AliasChange, ModelRegistry, ModelVersion
+
+if TYPE_CHECKING:  # training pulls in LightGBM, scikit-learn and matplotlib: load on use
+    from riskloop.training.run import TrainResult, TrainSpec
+
+log = logging.getLogger(__name__)
+
+ScorerLoader = Callable[[ModelVersion, bytes], Scorer]
+
+
+class ModelSlots:
+    def __init__(self, registry: ModelRegistry, load: ScorerLoader, default: Scorer | None) -> None:
+        self.registry = registry
+        self.load = load
+        self.default = default
+        self._slots: dict[str, tuple[Scorer | None, Scorer | None]] = {}
+        self._seen: dict[tuple[str, str], int] = {}
+        self._cache: dict[str, Scorer] = {}
+        self._failed: set[str] = set()
+        self._lock = threading.Lock()  # one refresh at a time; readers never wait
+
+    def for_event(self, event_type: str) -> tuple[Scorer | None, Scorer | None]:
+        return self._slots.get(event_type, (self.default, None))
+
+    def serving(self) -> dict[str, dict[str, str | None]]:
+        return {
+            event_type: {
+                "champion": champion.version if champion else None,
+                "challenger": challenger.version if challenger else None,
+            }
+            for event_type, (champion, challenger) in self._slots.items()
+        }
+
+    def _scorer(self, version: ModelVersion) -> Scorer | None:
+        cached = self._cache.get(version.ref)
+        if cached is not None:
+            return cached
+        try:
+            scorer = self.load(version, self.registry.artifact(version))
+        except (RiskloopError, ValueError, OSError) as exc:
+            if version.ref not in self._failed:
+                log.error("model %s cannot be loaded: %s", version.ref, exc)
+                self._failed.add(version.ref)
+            return None
+        self._cache[version.ref] = scorer
+        return scorer
+
+    def refresh(self) -> bool:
+        """Follow the registry's aliases; True when what serves changed."""
+        with self._lock:
+            aliases = self.registry.aliases()
+            if aliases == self._seen and not self._failed:
+                return False
+            versions = {(v.name, v.version): v for v in self.registry.versions()}
+            order = {
+                (c.name, c.alias): i for i, c in enumerate(self.registry.history())
+            }  # the latest promotion wins when two models claim one event type
+            slots: dict[str, list[Scorer | None]] = {}
+            self._failed.clear()
+            for (name, alias), number in sorted(aliases.items(), key=lambda kv: order[kv[0]]):
+                version = versions.get((name, number))
+                if version is None:
+                    continue
+                scorer = self._scorer(version)
+                if scorer is None:
+                    previous = self._slots.get(version.event_type, (None, None))
+                    scorer = previous[0 if alias == "champion" else 1]
+                slot = slots.setdefault(version.event_type, [self.default, None])
+                slot[0 if alias == "champion" else 1] = scorer
+            changed = {k: (v[0], v[1]) for k, v in slots.items()} != self._slots
+            self._slots = {k: (v[0], v[1]) for k, v in slots.items()}
+            self._seen = aliases
+            live = {s.version for pair in self._slots.values() for s in pair if s is not None}
+            self._cache = {k: v for k, v in self._cache.items() if k in live}
+            return changed
+
+
+class ModelService:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        slots: ModelSlots,
+        log_source: Callable[[], Iterable[StoredEvent]],
+        feature_set: FeatureSet,
+    ) -> None:
+        self.registry = registry
+        self.slots = slots
+        self.log_source = log_source
+        self.feature_set = feature_set
+
+    def train(
+        self, spec: TrainSpec, *, author: str, note: str = ""
+    ) -> tuple[ModelVersion, TrainResult]:
+        """Train on the event log and register the result with its card (not promoted)."""
+        from riskloop.training.card import (
+            mean_abs_contributions,
+            render_html,
+            render_markdown,
+            render_plots,
+        )
+        from riskloop.training.run import train
+
+        result = train(self.log_source(), self.feature_set, spec)
+        importance = mean_abs_contributions(result.model, result.test.x)
+        descriptions = {f.name: f.description for f in self.feature_set.features}
+        images = render_plots(result, list(importance))
+
+        def files(ref: str) -> dict[str, bytes]:
+            markdown = render_markdown(ref, result, descriptions, list(importance))
+            return {
+                result.model.artifact_name: result.model.artifact,
+                "card.md": markdown.encode(),
+                "card.html": render_html(markdown, images).encode(),
+                **images,
+            }
+
+        version = self.registry.register(
+            name=spec.name,
+            kind=result.model.kind,
+            event_type=spec.event_type,
+            features=result.model.features,
+            artifact_name=result.model.artifact_name,
+            files=files,
+            author=author,
+            metrics=result.metrics,
+            lineage=result.lineage,
+            params=result.model.params,
+            note=note,
+        )
+        return version, result
+
+    def promote(
+        self, name: str, version: int, *, alias: str, author: str, reason: str
+    ) -> AliasChange:
+        change = self.registry.promote(name, version, alias=alias, author=author, reason=reason)
+        self.slots.refresh()
+        return change
+
+    def retire(self, name: str, alias: str, *, author: str, reason: str) -> AliasChange:
+        change = self.registry.set_alias(name, alias, None, author=author, reason=reason)
+        self.slots.refresh()
+        return change
+
+    def rollback(self, name: str, *, alias: str, author: str, reason: str) -> AliasChange:
+        change = self.registry.rollback(name, alias=alias, author=author, reason=reason)
+        self.slots.refresh()
+        return change
+
+    def card(self, name: str, version: int, fmt: str) -> bytes:
+        return self.registry.file(self.registry.version(name, version), f"card.{fmt}")
+
+    def overview(self) -> list[dict[str, Any]]:
+        aliases = self.registry.aliases()
+        out = []
+        for v in self.registry.versions():
+            held = sorted(a for (n, a), num in aliases.items() if n == v.name and num == v.version)
+            test: Mapping[str, Any] = v.metrics.get("test", {})
+            out.append(
+                {
+                    "name": v.name,
+                    "version": v.version,
+                    "ref": v.ref,
+                    "kind": v.kind,
+                    "event_type": v.event_type,
+                    "aliases": held,
+                    "created_at": v.created_at.isoformat(),
+                    "created_by": v.created_by,
+                    "roc_auc": test.get("roc_auc"),
+                    "average_precision": test.get("average_precision"),
+                }
+            )
+        return out

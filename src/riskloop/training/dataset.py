@@ -1,0 +1,186 @@
+"""Point-in-time training sets: the features each event had when it was decided, and the
+label as known at a cut-off.
+
+The event log is replayed, in its order, through a fresh engine with the served feature
+definitions, so a row's features are exactly what the decision path computed online
+(label-rate features see only the chargebacks that had arrived by then). The label of a row
+is the last label that had *arrived* by ``cutoff`` (a reversal withdraws a fraud claim);
+labels that arrive later do not exist for this set. Only events at least ``maturity`` old at
+the cut-off are kept, since younger ones have not had time to be charged back: counting them
+as good would teach the model that fraud is good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from riskloop.domain.events import StoredEvent
+from riskloop.domain.labels import Label, label_from_dispute
+from riskloop.features import EventInput, FeatureEngine, FeatureSet, MemoryState
+from riskloop.features.engine import to_ms
+
+# Upper bounds in minor units (cents): amount bands for per-segment metrics.
+AMOUNT_BANDS = ((2_000, "<20"), (10_000, "20-100"), (50_000, "100-500"), (200_000, "500-2000"))
+
+
+def amount_band(minor_units: float) -> str:
+    """
+    >>> amount_band(1999), amount_band(2000), amount_band(250_000)
+    ('<20', '20-100', '>=2000')
+    """
+    for upper, name in AMOUNT_BANDS:
+        if minor_units < upper:
+            return name
+    return ">=2000"
+
+
+@dataclass
+class TrainingSet:
+    """Rows in log order. ``x`` holds NaN where a feature had no value."""
+
+    event_type: str
+    features: list[str]
+    feature_set: str
+    cutoff: datetime
+    maturity: timedelta
+    x: np.ndarray
+    y: np.ndarray
+    event_ids: list[str]
+    occurred_ms: np.ndarray
+    amount: np.ndarray
+    card: list[str]
+    channel: list[str]
+    country: list[str]
+    label_arrived_ms: np.ndarray  # -1 where unlabelled; leakage checks read it
+    # With keep_events only: each row's event data and all its feature values (rules read both).
+    events: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.event_ids)
+
+    @property
+    def positives(self) -> int:
+        return int(self.y.sum())
+
+    def snapshot_hash(self) -> str:
+        """What exactly was learnt from: ids, labels and feature values, in order."""
+        h = hashlib.sha256()
+        h.update("\x1f".join(self.features).encode())
+        h.update("\x1f".join(self.event_ids).encode())
+        h.update(np.ascontiguousarray(self.y, dtype=np.int8).tobytes())
+        h.update(np.ascontiguousarray(self.x, dtype=np.float64).tobytes())
+        return h.hexdigest()
+
+    def subset(self, mask: np.ndarray) -> TrainingSet:
+        idx = np.flatnonzero(mask)
+        pick = idx.tolist()
+        return TrainingSet(
+            event_type=self.event_type,
+            features=self.features,
+            feature_set=self.feature_set,
+            cutoff=self.cutoff,
+            maturity=self.maturity,
+            x=self.x[idx],
+            y=self.y[idx],
+            event_ids=[self.event_ids[i] for i in pick],
+            occurred_ms=self.occurred_ms[idx],
+            amount=self.amount[idx],
+            card=[self.card[i] for i in pick],
+            channel=[self.channel[i] for i in pick],
+            country=[self.country[i] for i in pick],
+            label_arrived_ms=self.label_arrived_ms[idx],
+            events=[self.events[i] for i in pick] if self.events else [],
+        )
+
+
+def _label(stored: StoredEvent) -> Label | None:
+    if stored.event_type != "dispute":
+        return None
+    return label_from_dispute(stored.data, stored.occurred_at)
+
+
+def build_training_set(
+    log: Iterable[StoredEvent],
+    fs: FeatureSet,
+    *,
+    event_type: str,
+    cutoff: datetime,
+    maturity: timedelta,
+    keep_events: bool = False,
+) -> TrainingSet:
+    """Replay ``log`` and keep every ``event_type`` event that happened by
+    ``cutoff - maturity``, labelled as known at ``cutoff``."""
+    engine = FeatureEngine(fs, MemoryState())
+    latest_ms, cutoff_ms = to_ms(cutoff - maturity), to_ms(cutoff)
+    rows: list[dict[str, Any]] = []
+    ids: list[str] = []
+    meta: list[tuple[int, float, str, str, str]] = []
+    events: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    labels: dict[str, tuple[bool, int]] = {}
+    for stored in log:
+        label = _label(stored)
+        if label is not None:
+            engine.apply_label(label)
+            arrived = to_ms(label.arrived_at)
+            if arrived <= cutoff_ms:
+                labels[label.event_id] = (label.fraud, arrived)
+            continue
+        result = engine.process(
+            EventInput.of(stored.event_id, stored.event_type, stored.occurred_at, stored.data)
+        )
+        ts = to_ms(stored.occurred_at)
+        if stored.event_type != event_type or result.values is None or ts > latest_ms:
+            continue
+        data = stored.data
+        rows.append(result.values)
+        ids.append(stored.event_id)
+        merchant = data.get("merchant") or {}
+        meta.append(
+            (
+                ts,
+                float(data.get("amount") or 0),
+                str((data.get("card") or {}).get("token") or data.get("account_id") or ""),
+                str(data.get("channel") or data.get("rail") or "unknown"),
+                str(merchant.get("country") or (data.get("geo") or {}).get("country") or "??"),
+            )
+        )
+        if keep_events:
+            events.append((data, result.values))
+    names = _numeric(fs.names_for(event_type), rows)
+    x = np.full((len(rows), len(names)), np.nan)
+    for i, values in enumerate(rows):
+        for j, name in enumerate(names):
+            v = values.get(name)
+            if v is not None:
+                x[i, j] = float(v)
+    known = [labels.get(e) for e in ids]
+    return TrainingSet(
+        event_type=event_type,
+        features=names,
+        feature_set=fs.version_id,
+        cutoff=cutoff,
+        maturity=maturity,
+        x=x,
+        y=np.array([1 if k and k[0] else 0 for k in known], dtype=np.int8),
+        event_ids=ids,
+        occurred_ms=np.array([m[0] for m in meta], dtype=np.int64),
+        amount=np.array([m[1] for m in meta], dtype=np.float64),
+        card=[m[2] for m in meta],
+        channel=[m[3] for m in meta],
+        country=[m[4] for m in meta],
+        label_arrived_ms=np.array([k[1] if k else -1 for k in known], dtype=np.int64),
+        events=events,
+    )
+
+
+def _numeric(names: list[str], rows: list[dict[str, Any]]) -> list[str]:
+    """The features a model can read: text features (e.g. the last country) are left out
+    rather than encoded, so every input has a stable numeric meaning for explanations."""
+    text = {n for row in rows[:10_000] for n, v in row.items() if isinstance(v, str)}
+    return [n for n in names if n not in text]
