@@ -1,19 +1,18 @@
 """A LightGBM model behind the scorer port.
 
-Explanations: exact TreeSHAP (``pred_contrib``) costs about 1.3 ms a row for 200 trees,
-more than the whole decision budget. Online we use *path attributions* (Saabas, as in
-treeinterpreter): along the path an event takes through each tree, every split's change in
-expected value is credited to the split's feature. They are exact in the sense that bias +
-sum(contributions) equals the raw score, and they cost one table lookup per tree: the
-per-leaf contribution vectors are precomputed when the model loads, and scoring reads the
-leaf indices. TreeSHAP remains the offline explanation.
+Explanations are exact path-dependent TreeSHAP, the values LightGBM's ``pred_contrib``
+gives, but from tables built when the model loads (``riskloop.scoring.treeshap``): about
+40 µs a row where ``pred_contrib`` costs 1.3-1.9 ms for 200-300 trees, more than the whole
+decision budget. The score is the sigmoid of ``bias + sum(contributions)``, so score and
+explanation cannot disagree.
 
-The leaf indices come from LightGBM's single-row fast path
-(``LGBM_BoosterPredictForMatSingleRowFast``, prepared once per model), which the Python
-package does not expose: ``Booster.predict`` spends ~100 µs a row in Python around a ~10 µs
-native call. Where the fast path is unavailable, ``predict(pred_leaf=True)`` is used.
-Measured ``score()`` (300 trees x 31 leaves x 40 features, top 4, shared 2-core VM, 4 runs):
-p50 76-82 µs, p99 152-206 µs; fallback path p50 122-131 µs, p99 246-283 µs.
+Models those tables refuse (paths deeper than 10 splits, categorical splits) fall back to
+*path attributions* (Saabas, as in treeinterpreter): along the path an event takes through
+each tree, every split's change in expected value is credited to the split's feature. They
+also add up to the raw score and cost one table lookup per tree, reading the leaf indices
+from LightGBM's single-row fast path (``LGBM_BoosterPredictForMatSingleRowFast``, prepared
+once per model; ``Booster.predict`` spends ~100 µs a row in Python around a ~10 µs native
+call). ``explanation`` says which method a scorer uses.
 
 Only binary models with plain (constant-leaf) trees are accepted: the score is the sigmoid
 of the margin, which is what LightGBM predicts for them alone (random forests average their
@@ -36,6 +35,7 @@ import lightgbm
 import numpy as np
 
 from riskloop.scoring.port import FeatureValue, Score, top_reasons
+from riskloop.scoring.treeshap import TreeShap
 
 log = logging.getLogger(__name__)
 _PREDICT_LEAF_INDEX = 2  # LightGBM C API constants (c_api.h)
@@ -129,6 +129,17 @@ class LightGBMScorer:
         self._index = {f: i for i, f in enumerate(self._features)}
         dump = booster.dump_model()
         self._sigmoid = _binary_sigmoid(dump, text)
+        self._shap: TreeShap | None = None
+        self._fast: _FastLeaves | None = None
+        try:
+            self._shap = TreeShap.from_dump(dump)
+            self.explanation = "treeshap"
+        except ValueError as exc:
+            log.info("%s: path attributions instead of TreeSHAP (%s)", name, exc)
+            self.explanation = "path"
+            self._path_tables(booster, dump)
+
+    def _path_tables(self, booster: lightgbm.Booster, dump: Mapping[str, Any]) -> None:
         trees = dump["tree_info"]
         n_feat = len(self._features)
         max_leaves = max(int(t["num_leaves"]) for t in trees)
@@ -150,7 +161,6 @@ class LightGBMScorer:
             self._table /= len(trees)
             self._bias /= len(trees)
         self._rows = np.arange(len(trees))
-        self._fast: _FastLeaves | None = None
         try:
             self._fast = _FastLeaves(booster, n_feat, len(trees))
         except Exception as exc:  # an older or different build: the slower path still works
@@ -181,6 +191,8 @@ class LightGBMScorer:
     def contributions(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """``(bias, per-feature contributions)`` for one row, in margin units: they add up to
         the raw score (for a random forest, its mean over trees)."""
+        if self._shap is not None:
+            return self._shap.bias, self._shap.explain(x[0])
         if self._fast is not None:
             leaves = self._fast(x[0])
         else:

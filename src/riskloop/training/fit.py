@@ -97,7 +97,7 @@ def fit_lightgbm(
         "verbose": -1,
     }
     cut = int(len(y) * 0.85)  # rows are in time order: validate on the latest
-    if 0 < int(y[cut:].sum()) < len(y) - cut and y[:cut].any():
+    if patience > 0 and 0 < int(y[cut:].sum()) < len(y) - cut and y[:cut].any():
         fit_rows, valid = slice(0, cut), slice(cut, None)
     else:
         fit_rows, valid = slice(0, len(y)), None
@@ -114,7 +114,7 @@ def fit_lightgbm(
         valid_sets=sets,
         callbacks=callbacks,
     )
-    best = booster.best_iteration or rounds
+    best = booster.best_iteration or rounds  # early_stopping_rounds=0: all rounds
     text = booster.model_to_string(num_iteration=best)
     return FittedModel(
         "lightgbm",

@@ -160,3 +160,29 @@ def test_models_it_cannot_explain_are_refused(
     booster = _train(data, 3, **params)
     with pytest.raises(ValueError, match=match):
         LightGBMScorer(booster, name="bad")
+
+
+def test_contributions_are_exact_treeshap(
+    big: LightGBMScorer, data: tuple[np.ndarray, np.ndarray]
+) -> None:
+    """The decision benchmark's model (300 trees, depth 6, as riskloop trains them)."""
+    assert big.explanation == "treeshap"
+    rows = _with_gaps(data[0])
+    expected = big.booster.predict(rows, pred_contrib=True)
+    for row, want in zip(rows, expected, strict=True):
+        bias, contrib = big.contributions(big.row(_features(row)))
+        assert contrib == pytest.approx(want[:-1], abs=1e-9)
+        assert bias == pytest.approx(want[-1], abs=1e-9)
+
+
+def test_trees_too_deep_for_the_tables_fall_back_to_path_attributions(
+    data: tuple[np.ndarray, np.ndarray],
+) -> None:
+    deep = LightGBMScorer(
+        _train(data, 3, num_leaves=400, max_depth=-1, min_data_in_leaf=1), name="deep"
+    )
+    assert deep.explanation == "path"
+    for row in _with_gaps(data[0]):
+        bias, contrib = deep.contributions(deep.row(_features(row)))
+        raw = deep.booster.predict(row.reshape(1, -1), raw_score=True)[0]
+        assert bias + float(contrib.sum()) == pytest.approx(raw, abs=1e-6)
