@@ -153,7 +153,6 @@ def build(
     ledger = SqlDecisionLedger(engine)
     registry = ModelRegistry(SqlModelStore(engine), FileArtifacts(settings.data_dir / "models"))
     slots = ModelSlots(registry, load_scorer, scorer(settings))
-    slots.refresh()
     models = ModelService(registry, slots, lambda: iterate_log(events), fs)
     decisions = DecisionService(
         ingestor=ingestor,

@@ -118,3 +118,35 @@ def test_two_people_changing_one_alias_at_once_cannot_both_win(any_rl: Riskloop)
     assert all(b.previous == a.version for a, b in itertools.pairwise(changes))
     assert sorted(results) in (["conflict", "won"], ["won", "won"])
     assert len(changes) == 1 + results.count("won")
+
+
+def test_a_model_that_cannot_load_leaves_the_previous_one_serving(
+    any_rl: Riskloop, caplog: pytest.LogCaptureFixture
+) -> None:
+    import orjson
+
+    registry, slots = any_rl.models.registry, any_rl.models.slots
+    doc = {
+        "features": ["card_count_1h"],
+        "medians": [0.0],
+        "means": [1.0],
+        "scales": [2.0],
+        "coef": [0.8],
+        "intercept": -3.0,
+    }
+    _register(registry, body=orjson.dumps(doc))
+    _register(registry, body=b"not json")
+    default, _ = slots.for_event("card_payment")
+    assert default is not None and default.version.startswith("points@1")
+
+    any_rl.models.promote("fraud", 1, alias="champion", author="ana", reason="r")
+    champion, _ = slots.for_event("card_payment")
+    assert champion is not None and champion.version.startswith("fraud@1+")
+    score = champion.score({"card_count_1h": 9})
+    assert [c.reason for c in score.contributions] == ["HIGH_CARD_COUNT_1H"]
+
+    any_rl.models.promote("fraud", 2, alias="champion", author="ana", reason="broken")
+    still, _ = slots.for_event("card_payment")
+    assert still is champion
+    assert "fraud@2 cannot be loaded" in caplog.text
+    assert slots.serving() == {"card_payment": {"champion": champion.version, "challenger": None}}

@@ -38,8 +38,15 @@ class ModelSlots:
         self._cache: dict[str, Scorer] = {}
         self._failed: set[str] = set()
         self._lock = threading.Lock()  # one refresh at a time; readers never wait
+        self._ready = False  # models load on first use, not in every CLI command
 
     def for_event(self, event_type: str) -> tuple[Scorer | None, Scorer | None]:
+        if not self._ready:
+            self._ready = True
+            try:
+                self.refresh()
+            except RiskloopError as exc:  # the registry is unreadable: the default serves
+                log.error("serving models not loaded: %s", exc)  # and the follower retries
         return self._slots.get(event_type, (self.default, None))
 
     def serving(self) -> dict[str, dict[str, str | None]]:
@@ -68,6 +75,7 @@ class ModelSlots:
     def refresh(self) -> bool:
         """Follow the registry's aliases; True when what serves changed."""
         with self._lock:
+            self._ready = True
             aliases = self.registry.aliases()
             if aliases == self._seen and not self._failed:
                 return False

@@ -118,7 +118,7 @@ def build_training_set(
     ``cutoff - maturity``, labelled as known at ``cutoff``."""
     engine = FeatureEngine(fs, MemoryState())
     latest_ms, cutoff_ms = to_ms(cutoff - maturity), to_ms(cutoff)
-    rows: list[dict[str, Any]] = []
+    matrix = _Matrix(fs.names_for(event_type))
     ids: list[str] = []
     meta: list[tuple[int, float, str, str, str]] = []
     events: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -138,7 +138,7 @@ def build_training_set(
         if stored.event_type != event_type or result.values is None or ts > latest_ms:
             continue
         data = stored.data
-        rows.append(result.values)
+        matrix.add(result.values)
         ids.append(stored.event_id)
         merchant = data.get("merchant") or {}
         meta.append(
@@ -152,13 +152,7 @@ def build_training_set(
         )
         if keep_events:
             events.append((data, result.values))
-    names = _numeric(fs.names_for(event_type), rows)
-    x = np.full((len(rows), len(names)), np.nan)
-    for i, values in enumerate(rows):
-        for j, name in enumerate(names):
-            v = values.get(name)
-            if v is not None:
-                x[i, j] = float(v)
+    names, x = matrix.finish()
     known = [labels.get(e) for e in ids]
     return TrainingSet(
         event_type=event_type,
@@ -177,6 +171,54 @@ def build_training_set(
         label_arrived_ms=np.array([k[1] if k else -1 for k in known], dtype=np.int64),
         events=events,
     )
+
+
+class _Matrix:
+    """Feature values packed into float chunks as rows arrive: a dict kept per row would
+    hold gigabytes for a million rows. Which features are numeric is decided from the first
+    rows (a text value met later reads as missing)."""
+
+    CHUNK = 65_536
+
+    def __init__(self, candidates: list[str]) -> None:
+        self.candidates = candidates
+        self.names: list[str] | None = None
+        self.pending: list[dict[str, Any]] = []
+        self.chunks: list[np.ndarray] = []
+        self.filled = self.CHUNK
+
+    def add(self, values: dict[str, Any]) -> None:
+        if self.names is None:
+            self.pending.append(values)
+            if len(self.pending) >= 5_000:
+                self._decide()
+            return
+        self._put(values, self.names)
+
+    def _decide(self) -> list[str]:
+        names = self.names = _numeric(self.candidates, self.pending)
+        for values in self.pending:
+            self._put(values, names)
+        self.pending = []
+        return names
+
+    def _put(self, values: dict[str, Any], names: list[str]) -> None:
+        if self.filled == self.CHUNK:
+            self.chunks.append(np.full((self.CHUNK, len(names)), np.nan))
+            self.filled = 0
+        row = self.chunks[-1][self.filled]
+        for j, name in enumerate(names):
+            v = values.get(name)
+            if v is not None and not isinstance(v, str):
+                row[j] = v
+        self.filled += 1
+
+    def finish(self) -> tuple[list[str], np.ndarray]:
+        names = self.names if self.names is not None else self._decide()
+        if not self.chunks:
+            return names, np.empty((0, len(names)))
+        self.chunks[-1] = self.chunks[-1][: self.filled]
+        return names, np.concatenate(self.chunks)
 
 
 def _numeric(names: list[str], rows: list[dict[str, Any]]) -> list[str]:

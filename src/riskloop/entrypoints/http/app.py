@@ -23,7 +23,7 @@ from riskloop.entrypoints.http import catalog_routes, decision_routes, metrics, 
 from riskloop.entrypoints.http.body import TooLarge, json_body
 from riskloop.entrypoints.http.errors import error_response, install
 from riskloop.entrypoints.http.responses import Json
-from riskloop.errors import FieldError, InvalidEvent, NotFound
+from riskloop.errors import FieldError, InvalidEvent, NotFound, RiskloopError
 from riskloop.intake import CONTRACTS, EVENT_TYPES, json_schema, latest
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,10 @@ def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
 def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:  # load the serving models before the first request, not during it
+            await run_in_threadpool(rl.models.slots.refresh)
+        except RiskloopError as exc:
+            log.error("serving models not loaded yet: %s", exc)
         stop = threading.Event()
         follower = threading.Thread(
             target=_follow_log,
