@@ -8,7 +8,8 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,13 @@ def _payment(n: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _wait_until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 def _ref(model: str | None) -> str | None:
     """``fraud@1`` of ``fraud@1+917af757`` (a scorer's version names its content too)."""
     return model.split("+")[0] if model else None
@@ -134,17 +142,17 @@ def test_serving_follows_promotion_without_dropping_a_request(rl: Riskloop) -> N
                 resp = client.post("/v1/decisions", json=_payment(n))
                 seen.append((resp.status_code, _ref(resp.json().get("model"))))
 
-        worker = threading.Thread(target=load)
+        worker = threading.Thread(target=load, daemon=True)
         worker.start()
-        while len(seen) < 20:
-            threading.Event().wait(0.01)
-        swap = {"version": 2, "author": "bo", "reason": "canary passed"}
-        assert client.put("/v1/models/fraud/aliases/champion", json=swap).status_code == 200
-        mark = len(seen)
-        while len(seen) < mark + 20:
-            threading.Event().wait(0.01)
-        stop.set()
-        worker.join()
+        try:
+            _wait_until(lambda: len(seen) >= 20)
+            swap = {"version": 2, "author": "bo", "reason": "canary passed"}
+            assert client.put("/v1/models/fraud/aliases/champion", json=swap).status_code == 200
+            mark = len(seen)
+            _wait_until(lambda: len(seen) >= mark + 20)
+        finally:
+            stop.set()
+            worker.join(timeout=30)
         assert {status for status, _ in seen} == {201}
         assert {model for _, model in seen} == {"fraud@1", "fraud@2"}
         assert {model for _, model in seen[mark + 1 :]} == {"fraud@2"}

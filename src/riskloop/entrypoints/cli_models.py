@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from riskloop.bootstrap import Riskloop, load_scorer
@@ -112,7 +113,18 @@ def train_command(
                 params=_params(param),
             )
             who = author or _default_author()
-            version, result = rl.models.train(spec, author=who, note=note)
+            with Progress(
+                TextColumn("replaying the event log"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                disable=not err.is_terminal,
+            ) as bar:
+                task = bar.add_task("replay", total=rl.events.count())
+                version, result = rl.models.train(
+                    spec, author=who, note=note, on_events=lambda n: bar.advance(task, n)
+                )
             if promote:
                 rl.models.promote(
                     name, version.version, alias=promote, author=who, reason=note or "trained"

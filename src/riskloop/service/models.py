@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from riskloop.domain.events import StoredEvent
@@ -117,7 +117,12 @@ class ModelService:
         self.feature_set = feature_set
 
     def train(
-        self, spec: TrainSpec, *, author: str, note: str = ""
+        self,
+        spec: TrainSpec,
+        *,
+        author: str,
+        note: str = "",
+        on_events: Callable[[int], None] | None = None,
     ) -> tuple[ModelVersion, TrainResult]:
         """Train on the event log and register the result with its card (not promoted)."""
         from riskloop.training.card import (
@@ -128,7 +133,10 @@ class ModelService:
         )
         from riskloop.training.run import train
 
-        result = train(self.log_source(), self.feature_set, spec)
+        log = self.log_source()
+        if on_events is not None:
+            log = _counted(log, on_events)
+        result = train(log, self.feature_set, spec)
         importance = mean_abs_contributions(result.model, result.test.x)
         descriptions = {f.name: f.description for f in self.feature_set.features}
         images = render_plots(result, list(importance))
@@ -198,3 +206,17 @@ class ModelService:
                 }
             )
         return out
+
+
+def _counted(
+    events: Iterable[StoredEvent], tick: Callable[[int], None], every: int = 5000
+) -> Iterator[StoredEvent]:
+    """Report progress every ``every`` events (and the rest at the end)."""
+    n = 0
+    for event in events:
+        n += 1
+        if n == every:
+            tick(n)
+            n = 0
+        yield event
+    tick(n)
