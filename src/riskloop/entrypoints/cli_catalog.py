@@ -52,15 +52,15 @@ def _print_errors(errors: list[FieldError]) -> None:
 
 
 @contextmanager
-def _changes() -> Iterator[None]:
-    """Bad input: every problem, exit 1; any other refusal: its reason, exit 1."""
+def refusals(label: str = "not loaded") -> Iterator[None]:
+    """Bad input: every problem, exit 1; any other refusal: ``label`` and its reason, exit 1."""
     try:
         yield
     except InvalidInput as exc:
         _print_errors(exc.errors)
         raise typer.Exit(1) from None
     except RiskloopError as exc:
-        err.print(f"[red]not loaded:[/red] {exc}")
+        err.print(f"[red]{label}:[/red] {exc}")
         raise typer.Exit(1) from None
 
 
@@ -87,7 +87,7 @@ def rules_load(file: File, author: Author = "") -> None:
     (unchanged ones are left alone, so re-running is safe)."""
     rl = app_or_exit()
     try:
-        with _changes():
+        with refusals():
             counts = PlaybookLoader(rl.catalog).apply(_read(file), author or _default_author())
     finally:
         rl.close()
@@ -157,7 +157,7 @@ def lists_load(
     rl = app_or_exit()
     who = author or _default_author()
     try:
-        with _changes():
+        with refusals():
             if name not in {d.name for d in rl.catalog.lists()}:
                 if not (kind and type_):
                     err.print(f"[red]no list {name!r}[/red]: give --kind and --type to create it")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,9 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from riskloop.bootstrap import Riskloop, load_scorer
-from riskloop.entrypoints.cli_catalog import Author, _default_author, _print_errors
+from riskloop.entrypoints.cli_catalog import Author, _default_author, _print_errors, refusals
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
-from riskloop.errors import FieldError, InvalidInput, RiskloopError
+from riskloop.errors import FieldError, InvalidInput
 from riskloop.training.registry import ModelVersion
 
 models_app = typer.Typer(no_args_is_help=True, help="The model registry: list, promote, roll back.")
@@ -32,18 +31,6 @@ When = Annotated[
 ]
 Ref = Annotated[str, typer.Argument(help="NAME@VERSION, or NAME:ALIAS (e.g. fraud:champion)")]
 Reason = Annotated[str, typer.Option(help="why (kept in the alias history and the audit log)")]
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    try:
-        yield
-    except InvalidInput as exc:
-        _print_errors(exc.errors)
-        raise typer.Exit(1) from None
-    except RiskloopError as exc:
-        err.print(f"[red]refused:[/red] {exc}")
-        raise typer.Exit(1) from None
 
 
 def resolve(rl: Riskloop, ref: str) -> ModelVersion:
@@ -100,7 +87,7 @@ def train_command(
 
     rl = app_or_exit()
     try:
-        with _refusals():
+        with refusals("refused"):
             spec = TrainSpec(
                 cutoff=cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC),
                 name=name,
@@ -183,7 +170,7 @@ def score_command(
                     )
 
     try:
-        with _refusals():
+        with refusals("refused"):
             version = resolve(rl, model)
             scorer = load_scorer(version, rl.models.registry.artifact(version))
             rows = list(
@@ -250,7 +237,7 @@ def models_show(ref: Ref) -> None:
     """One version: metrics, lineage and parameters as JSON."""
     rl = app_or_exit()
     try:
-        with _refusals():
+        with refusals("refused"):
             version = resolve(rl, ref)
     finally:
         rl.close()
@@ -262,7 +249,7 @@ def models_card(ref: Ref, html: Annotated[bool, typer.Option("--html")] = False)
     """Print a version's model card (markdown, or the self-contained HTML page)."""
     rl = app_or_exit()
     try:
-        with _refusals():
+        with refusals("refused"):
             version = resolve(rl, ref)
             data = rl.models.card(version.name, version.version, "html" if html else "md")
     finally:
@@ -280,7 +267,7 @@ def models_promote(
     """Point an alias at a version; servers pick it up within a second, without a restart."""
     rl = app_or_exit()
     try:
-        with _refusals():
+        with refusals("refused"):
             version = resolve(rl, ref)
             change = rl.models.promote(
                 version.name,
@@ -305,7 +292,7 @@ def models_rollback(
     """Point the alias back at the version it held before its latest change."""
     rl = app_or_exit()
     try:
-        with _refusals():
+        with refusals("refused"):
             change = rl.models.rollback(
                 name, alias=alias, author=author or _default_author(), reason=reason
             )
@@ -324,7 +311,7 @@ def models_retire(
     """Remove an alias (stop shadow-scoring a challenger, or fall back to the default)."""
     rl = app_or_exit()
     try:
-        with _refusals():
+        with refusals("refused"):
             change = rl.models.retire(
                 name, alias, author=author or _default_author(), reason=reason
             )
@@ -373,7 +360,7 @@ def models_export_mlflow(
         raise typer.Exit(2)
     rl = app_or_exit()
     try:
-        with _refusals():
+        with refusals("refused"):
             version = resolve(rl, ref)
             done = export_version(rl.models.registry, version, tracking_uri, experiment=experiment)
     finally:
