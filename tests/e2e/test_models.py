@@ -183,6 +183,7 @@ def test_serving_follows_promotion_without_dropping_a_request(rl: Riskloop) -> N
 
         card = client.get("/v1/models/fraud/versions/1/card")
         assert card.status_code == 200 and "data:image/png;base64," in card.text
+        assert card.headers["content-security-policy"].startswith("default-src 'none'")
         md = client.get("/v1/models/fraud/versions/1/card", params={"format": "md"})
         assert md.text.startswith("# Model card: fraud@1")
 

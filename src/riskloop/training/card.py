@@ -188,9 +188,13 @@ def render_plots(result: TrainResult, importance: Sequence[float]) -> dict[str, 
 
 
 def render_html(markdown_text: str, images: Mapping[str, bytes]) -> str:
-    """A self-contained page: tables and images inline, no scripts (Python-Markdown)."""
+    """A self-contained page: tables and images inline, no scripts (Python-Markdown).
+
+    Python-Markdown passes raw HTML through, and a card quotes text others wrote (feature
+    descriptions, parameters): ``&`` and ``<`` are escaped first, so no tag survives."""
     import markdown
 
+    markdown_text = markdown_text.replace("&", "&amp;").replace("<", "&lt;")
     for name, data in images.items():
         uri = "data:image/png;base64," + base64.b64encode(data).decode()
         markdown_text = markdown_text.replace(f"]({name})", f"]({uri})")

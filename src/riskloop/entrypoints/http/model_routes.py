@@ -63,7 +63,9 @@ def router(rl: Riskloop) -> APIRouter:
             raise InvalidInput([FieldError("format", "html or md")])
         data = await run_in_threadpool(models.card, name, version, format)
         if format == "html":
-            return HTMLResponse(data.decode())
+            # Inline styles and data: images only; nothing in a card may load or run.
+            policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+            return HTMLResponse(data.decode(), headers={"Content-Security-Policy": policy})
         return PlainTextResponse(data.decode(), media_type="text/markdown")
 
     @api.get("/v1/models/{name}/aliases")
