@@ -88,6 +88,7 @@ OPERATIONS = [
     ("GET", "/v1/models"),
     ("GET", "/v1/models/{name}/versions/{version}"),
     ("GET", "/v1/models/{name}/versions/{version}/card"),
+    ("GET", "/v1/models/{name}/shadow"),
     ("GET", "/v1/models/{name}/aliases"),
     ("PUT", "/v1/models/{name}/aliases/{alias}"),
     ("POST", "/v1/models/{name}/aliases/{alias}/rollback"),

@@ -181,11 +181,29 @@ def test_serving_follows_promotion_without_dropping_a_request(rl: Riskloop) -> N
             "model.champion",
         ]
 
+        shadow = client.get("/v1/models/fraud/shadow", params={"review_rate": 0.05}).json()
+        assert shadow["decisions"] >= 21  # every decision scored by both
+        assert shadow["challengers"] and all(_ref(m) == "fraud@2" for m in shadow["challengers"])
+        assert shadow["psi_status"] in {"ok", "warn", "alert"}
+        assert shadow["at_champion_review_rate"]["champion_flags"] >= 1
+        assert {"champion", "challenger", "fraud"} <= set(shadow["labels"])
+        bad = client.get("/v1/models/fraud/shadow", params={"review_rate": 2})
+        assert bad.status_code == 422 and bad.json()["error"]["errors"][0]["field"] == "review_rate"
+
         card = client.get("/v1/models/fraud/versions/1/card")
         assert card.status_code == 200 and "data:image/png;base64," in card.text
         assert card.headers["content-security-policy"].startswith("default-src 'none'")
         md = client.get("/v1/models/fraud/versions/1/card", params={"format": "md"})
         assert md.text.startswith("# Model card: fraud@1")
+
+
+def test_the_shadow_report_from_the_cli(home: Path) -> None:
+    """Runs after the serving test (file order), which recorded challenger scores."""
+    done = _run(home, "models", "shadow", "fraud", "--since", "2026-01-01")
+    assert done.returncode == 0, done.stderr
+    report = orjson.loads(done.stdout)
+    assert report["decisions"] >= 21 and report["psi_status"] in {"ok", "warn", "alert"}
+    assert _run(home, "models", "shadow", "fraud", "--review-rate", "3").returncode == 2
 
 
 def test_alias_changes_refuse_bad_input_with_the_field_named(rl: Riskloop) -> None:

@@ -320,6 +320,31 @@ def models_retire(
     out.print(f"{change.name}:{change.alias} removed (was version {change.previous})")
 
 
+@models_app.command("shadow")
+def models_shadow(
+    name: Annotated[str, typer.Argument(help="model name")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"], help="UTC if no zone"),
+    ] = None,
+    review_rate: Annotated[float, typer.Option(min=0.0001, max=0.5)] = 0.01,
+) -> None:
+    """Champion against challenger on the recorded decisions both scored (JSON)."""
+    from riskloop.service.models import recorded
+
+    moment = since.replace(tzinfo=since.tzinfo or UTC) if since else None
+    rl = app_or_exit()
+    try:
+        with refusals("refused"):
+            labels = rl.features.labels_as_of(datetime.now(UTC))
+            report = rl.models.shadow_report(
+                name, recorded(rl.ledger, moment), labels, review_rate=review_rate
+            )
+    finally:
+        rl.close()
+    out.print_json(json.dumps(report))
+
+
 @models_app.command("history")
 def models_history(name: Annotated[str | None, typer.Argument()] = None) -> None:
     """Every alias change: when, who, from which version to which, and why."""

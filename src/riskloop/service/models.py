@@ -12,11 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from riskloop.domain.events import StoredEvent
 from riskloop.errors import RiskloopError
 from riskloop.features import FeatureSet
+from riskloop.ledger.ports import DecisionLedger
+from riskloop.ledger.records import Decision
 from riskloop.scoring.port import Scorer
 from riskloop.training.registry import AliasChange, ModelRegistry, ModelVersion
 
@@ -182,6 +185,27 @@ class ModelService:
         self.slots.refresh()
         return change
 
+    def shadow_report(
+        self,
+        name: str,
+        decisions: Iterable[Decision],
+        labels: Mapping[str, bool],
+        *,
+        review_rate: float = 0.01,
+    ) -> dict[str, Any]:
+        """Champion against challenger on the recorded decisions where both scored."""
+        from riskloop.training.compare import shadow_report
+
+        prefix = f"{name}@"
+        rows = [
+            (d.event_id, d.score, d.challenger.model, d.challenger.score)
+            for d in decisions
+            if d.challenger is not None
+            and d.score is not None
+            and d.challenger.model.startswith(prefix)
+        ]
+        return shadow_report(rows, labels, review_rate=review_rate)
+
     def card(self, name: str, version: int, fmt: str) -> bytes:
         return self.registry.file(self.registry.version(name, version), f"card.{fmt}")
 
@@ -220,3 +244,11 @@ def _counted(
             n = 0
         yield event
     tick(n)
+
+
+def recorded(ledger: DecisionLedger, since: datetime | None = None) -> Iterator[Decision]:
+    """Every recorded decision from ``since`` on, oldest first (ids are time-ordered)."""
+    after = "" if since is None else f"dec_{int(since.timestamp() * 1000):012x}"
+    while batch := ledger.scan(after=after, limit=2000):
+        yield from batch
+        after = batch[-1].decision_id

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
@@ -20,6 +21,7 @@ from riskloop.entrypoints.http.body import (
 from riskloop.entrypoints.http.catalog_routes import _author, _only
 from riskloop.entrypoints.http.responses import Json
 from riskloop.errors import FieldError, InvalidInput
+from riskloop.service.models import recorded
 
 Name = Annotated[str, Path(max_length=64)]
 Version = Annotated[int, Path(ge=1, le=1_000_000)]
@@ -67,6 +69,25 @@ def router(rl: Riskloop) -> APIRouter:
             policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
             return HTMLResponse(data.decode(), headers={"Content-Security-Policy": policy})
         return PlainTextResponse(data.decode(), media_type="text/markdown")
+
+    @api.get("/v1/models/{name}/shadow")
+    async def shadow(
+        name: Name,
+        since: datetime | None = None,
+        review_rate: Annotated[float, Query(gt=0, le=0.5)] = 0.01,
+    ) -> dict[str, Any]:
+        """Champion against challenger on the decisions both scored (since ``since``):
+        agreement, flags at the champion's review rate, PSI, and ranking by the fraud
+        labels known now."""
+        if since is not None and since.tzinfo is None:
+            raise InvalidInput([FieldError("since", "must carry a timezone")])
+
+        def report() -> dict[str, Any]:
+            labels = rl.features.labels_as_of(datetime.now(UTC))
+            decisions = recorded(rl.ledger, since)
+            return models.shadow_report(name, decisions, labels, review_rate=review_rate)
+
+        return await run_in_threadpool(report)
 
     @api.get("/v1/models/{name}/aliases")
     async def alias_history(name: Name) -> dict[str, Any]:
