@@ -232,8 +232,10 @@ def test_train_refuses_a_cutoff_with_nothing_to_learn(home: Path) -> None:
     early = _run(home, "train", "--cutoff", "2026-06-02", "--maturity", "1d")
     assert early.returncode == 1
     assert "cutoff" in early.stderr
-    bad = _run(home, "train", "--cutoff", "2026-08-01", "--kind", "forest")
-    assert bad.returncode == 1 and "kind" in bad.stderr
+    bad = _run(home, "train", "--cutoff", "2026-08-01", "--kind", "forest", "--name", "A B")
+    assert bad.returncode == 1 and "kind:" in bad.stderr and "name:" in bad.stderr
+    alias = _run(home, "train", "--cutoff", "2026-08-01", "--promote", "boss")
+    assert alias.returncode == 2 and "promote" in alias.stderr
 
 
 def test_batch_scoring_replays_history_then_scores_the_file(home: Path, world: World) -> None:

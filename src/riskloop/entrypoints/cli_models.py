@@ -83,8 +83,12 @@ def train_command(
     """Train on the recorded events and labels (point in time), evaluate on a later window,
     register the model with its card. Nothing serves it until it is promoted."""
     from riskloop.features.definitions import parse_duration
+    from riskloop.training.registry import ALIASES
     from riskloop.training.run import TrainSpec
 
+    if promote is not None and promote not in ALIASES:
+        err.print(f"[red]✗[/red] promote: one of {', '.join(ALIASES)}")
+        raise typer.Exit(2)
     rl = app_or_exit()
     try:
         with refusals("refused"):

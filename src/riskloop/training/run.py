@@ -18,6 +18,7 @@ from riskloop.features import FeatureSet
 from riskloop.training.dataset import TrainingSet, build_training_set
 from riskloop.training.fit import FittedModel, Kind, fit
 from riskloop.training.metrics import evaluate
+from riskloop.training.registry import check_name
 from riskloop.training.split import time_split
 
 KINDS: tuple[Kind, ...] = ("lightgbm", "logistic")
@@ -37,7 +38,12 @@ class TrainSpec:
     baseline: bool = True  # also fit the logistic baseline and report it
 
     def check(self, fs: FeatureSet) -> None:
+        """Refuse a bad spec before minutes of replay, every problem named."""
         errors = []
+        try:
+            check_name(self.name)
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
         if self.kind not in KINDS:
             errors.append(FieldError("kind", f"one of {', '.join(KINDS)}"))
         if not fs.names_for(self.event_type):
