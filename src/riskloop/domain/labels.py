@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from riskloop.domain.events import StoredEvent
+
 FRAUD_REASON_CODES: dict[str, frozenset[str]] = {
     "visa": frozenset({"10.1", "10.2", "10.3", "10.4", "10.5"}),
     "mastercard": frozenset({"4837", "4840", "4849", "4863", "4870", "4871"}),
@@ -50,3 +52,11 @@ def label_from_dispute(data: dict[str, Any], arrived_at: datetime) -> Label | No
     if not is_fraud_reason(str(data.get("network", "")), str(data.get("reason_code", ""))):
         return None
     return Label(original, True, arrived_at, f"dispute:{data['event_id']}")
+
+
+def label_of(stored: StoredEvent) -> Label | None:
+    """The label a stored event carries, if it is one (today: a dispute), dated when it
+    arrived in the stream."""
+    if stored.event_type != "dispute":
+        return None
+    return label_from_dispute(stored.data, stored.occurred_at)

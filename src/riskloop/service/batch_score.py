@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import label_from_dispute
+from riskloop.domain.labels import label_of
 from riskloop.features import EventInput, FeatureEngine, FeatureSet, MemoryState
 from riskloop.scoring.port import Scorer
 
@@ -31,11 +31,11 @@ def score_stream(
     ``score_it=False``. Disputes apply as labels; duplicates are scored once."""
     engine = FeatureEngine(fs, MemoryState())
     for stored, wanted in events:
-        if stored.event_type == "dispute":
-            label = label_from_dispute(stored.data, stored.occurred_at)
-            if label is not None:
-                engine.apply_label(label)
+        label = label_of(stored)
+        if label is not None:
+            engine.apply_label(label)
             continue
+        # Everything else (disputes that carry no label too) goes through the engine, as live.
         result = engine.process(
             EventInput.of(stored.event_id, stored.event_type, stored.occurred_at, stored.data)
         )

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import Label, label_from_dispute
+from riskloop.domain.labels import label_of
 from riskloop.domain.ports import EventLog
 from riskloop.errors import RiskloopError
 from riskloop.features import EventInput, FeatureEngine, FeatureResult, FeatureSet, MemoryState
@@ -59,12 +59,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def label_of(stored: StoredEvent) -> Label | None:
-    if stored.event_type != "dispute":
-        return None
-    return label_from_dispute(stored.data, stored.occurred_at)
 
 
 def as_input(stored: StoredEvent) -> EventInput:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import Label, label_from_dispute
+from riskloop.domain.labels import label_of
 from riskloop.features import EventInput, FeatureEngine, FeatureSet, MemoryState
 from riskloop.features.engine import to_ms
 
@@ -99,12 +99,6 @@ class TrainingSet:
         )
 
 
-def _label(stored: StoredEvent) -> Label | None:
-    if stored.event_type != "dispute":
-        return None
-    return label_from_dispute(stored.data, stored.occurred_at)
-
-
 def build_training_set(
     log: Iterable[StoredEvent],
     fs: FeatureSet,
@@ -124,7 +118,7 @@ def build_training_set(
     events: list[tuple[dict[str, Any], dict[str, Any]]] = []
     labels: dict[str, tuple[bool, int]] = {}
     for stored in log:
-        label = _label(stored)
+        label = label_of(stored)
         if label is not None:
             engine.apply_label(label)
             arrived = to_ms(label.arrived_at)
