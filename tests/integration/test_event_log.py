@@ -180,3 +180,15 @@ def test_a_large_batch_keeps_order_duplicates_and_conflicts(any_rl: Riskloop) ->
     assert stored is not None
     assert stored.data["amount"] == batch[5]["amount"]
     assert any_rl.vault.reveal(stored)["email"] == EMAIL
+
+
+def test_an_event_from_a_year_before_1000_reads_back(any_rl: Riskloop) -> None:
+    """Found by fuzzing: the log stored year 670 as '670-...' and could not scan it back,
+    which broke every replay (features, training, labels) of that log."""
+    payload = card_payment(occurred_at="0670-04-13T13:32:56Z")
+    [outcome] = any_rl.events.append([_stored(any_rl, payload)], atomic=True)
+    assert outcome.status is AppendStatus.ACCEPTED
+    [back] = any_rl.events.scan(after_seq=0, limit=10)
+    assert back.occurred_at == datetime(670, 4, 13, 13, 32, 56, tzinfo=UTC)
+    got = any_rl.events.get(payload["event_id"])
+    assert got is not None and got.occurred_at.year == 670

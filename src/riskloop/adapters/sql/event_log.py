@@ -106,7 +106,8 @@ _SQLITE_INSERT = (
 
 def sqlite_time(moment: datetime) -> str:
     # The storage format of SQLAlchemy's SQLite DATETIME, so reads go through UtcDateTime.
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # isoformat, not strftime: strftime writes year 670 as "670", which cannot be read back.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _sqlite_insert(conn: Connection, fresh: list[StoredEvent], now: datetime) -> dict[str, int]:
