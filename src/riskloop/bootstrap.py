@@ -18,11 +18,16 @@ from riskloop.adapters.sql import (
     SqlDeadLetters,
     SqlDecisionLedger,
     SqlEventLog,
+    SqlLabelIndex,
     SqlModelStore,
     SqlSealedRecords,
     make_engine,
     upgrade,
 )
+from riskloop.adapters.sql.cases import SqlCaseStore
+from riskloop.adapters.sql.tasks import SqlTaskStore
+from riskloop.adapters.webhook import WebhookNotifier
+from riskloop.cases.tasks import TaskService
 from riskloop.config import Settings
 from riskloop.domain.ports import KeyStore
 from riskloop.errors import ConfigError
@@ -32,9 +37,11 @@ from riskloop.rules.lists import Protector
 from riskloop.scoring import Scorer, default_scorer
 from riskloop.scoring.linear import LogisticScorer
 from riskloop.service import Ingestor
+from riskloop.service.cases import CaseService
 from riskloop.service.catalog import CatalogService
 from riskloop.service.decisions import DecisionService
 from riskloop.service.features import FeatureService, iterate_log
+from riskloop.service.labels import LabelService
 from riskloop.service.models import ModelService, ModelSlots
 from riskloop.training.registry import ModelRegistry, ModelVersion
 from riskloop.vault import Keyring, Vault
@@ -58,6 +65,10 @@ class Riskloop:
     ledger: SqlDecisionLedger
     decisions: DecisionService
     models: ModelService
+    labels: LabelService
+    tasks: TaskService
+    notifier: WebhookNotifier | None  # delivers task notifications; started by `serve`
+    cases: CaseService
 
     def close(self) -> None:
         self.features.engine.close()
@@ -162,6 +173,28 @@ def build(
         ledger=ledger,
         deadline_ms=settings.decision_deadline_ms,
     )
+    labels = LabelService(
+        ingestor=ingestor,
+        events=events,
+        index=SqlLabelIndex(engine),
+        card_token=lambda pan: pan_token(keyring.token_key, pan),
+    )
+    task_store = SqlTaskStore(engine)
+    notifier = (
+        WebhookNotifier(task_store, settings.task_webhook_url)
+        if settings.task_webhook_url is not None
+        else None
+    )
+    tasks = TaskService(task_store)
+    cases = CaseService(
+        store=SqlCaseStore(engine),
+        decisions=ledger,
+        events=events,
+        labels=labels,
+        vault=vault,
+        tasks=tasks,
+        four_eyes=settings.four_eyes_actions,
+    )
     return Riskloop(
         settings=settings,
         engine=engine,
@@ -176,4 +209,8 @@ def build(
         ledger=ledger,
         decisions=decisions,
         models=models,
+        labels=labels,
+        tasks=tasks,
+        notifier=notifier,
+        cases=cases,
     )

@@ -102,11 +102,36 @@ def _redis_url(raw: str) -> Secret[str]:
     return Secret(raw)
 
 
+def _webhook_url(raw: str) -> Secret[str]:
+    try:
+        parts = urlsplit(raw.strip())
+        host = parts.hostname
+    except ValueError:
+        raise ValueError("expected an http:// or https:// URL") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ValueError("expected an http:// or https:// URL")
+    return Secret(raw.strip())
+
+
 def _existing_file(raw: str) -> Path:
     path = Path(raw)
     if not path.is_file():
         raise ValueError(f"no such file: {raw}")
     return path
+
+
+_CASE_ACTIONS = ("block_card", "freeze_account", "close_account", "refund_customer")
+
+
+def _case_actions(raw: str) -> frozenset[str]:
+    """Case actions that need a second person's approval: comma-separated, or ``none``."""
+    names = {a.strip().lower() for a in raw.split(",") if a.strip()}
+    if names == {"none"}:
+        return frozenset()
+    unknown = sorted(names - set(_CASE_ACTIONS))
+    if unknown:
+        raise ValueError(f"unknown action {unknown[0]!r}; expected {', '.join(_CASE_ACTIONS)}")
+    return frozenset(names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +182,13 @@ class Settings:
     )
     model_path: Path | None = field(
         default=None, metadata={"env": "MODEL_PATH", "parse": _existing_file}
+    )
+    task_webhook_url: Secret[str] | None = field(
+        default=None, metadata={"env": "TASK_WEBHOOK_URL", "parse": _webhook_url}
+    )
+    four_eyes_actions: frozenset[str] = field(
+        default=frozenset({"close_account", "freeze_account"}),
+        metadata={"env": "FOUR_EYES_ACTIONS", "parse": _case_actions},
     )
 
     def __post_init__(self) -> None:

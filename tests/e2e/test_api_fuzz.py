@@ -5,6 +5,7 @@ whatever a client sends, no answer is a server error (5xx)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup, ServerError
 
 from riskloop.bootstrap import Riskloop, build
+from riskloop.cases.model import Case, CaseStatus
 from riskloop.config import Settings
 from riskloop.entrypoints.http import create_app
 from riskloop.errors import StorageError
@@ -46,6 +48,24 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Riskloop]:
             "thresholds": {"review": 0.5, "decline": 0.9},
             "author": "f",
         }
+    )
+    rl.tasks.raise_task("alert", "Seeded alert", key="alert:seed", actor="f")
+    now = datetime.now(UTC)
+    rl.cases.store.open_manual(  # a case to claim, note, resolve...
+        Case(
+            case_id="case_seeded",
+            entity_type="customer",
+            entity_key="c-1",
+            queue="payments",
+            priority=2,
+            status=CaseStatus.OPEN,
+            assignee=None,
+            opened_at=now,
+            updated_at=now,
+            due_at=now + timedelta(hours=24),
+        ),
+        "fuzz",
+        {},
     )
     yield rl
     rl.close()
@@ -92,6 +112,32 @@ OPERATIONS = [
     ("GET", "/v1/models/{name}/aliases"),
     ("PUT", "/v1/models/{name}/aliases/{alias}"),
     ("POST", "/v1/models/{name}/aliases/{alias}/rollback"),
+    ("POST", "/v1/labels"),
+    ("GET", "/v1/labels"),
+    ("GET", "/v1/labels/pending"),
+    ("POST", "/v1/labels/resolve"),
+    ("GET", "/v1/events/{event_id}/labels"),
+    ("GET", "/v1/cases"),
+    ("POST", "/v1/cases"),
+    ("GET", "/v1/cases/overview"),
+    ("POST", "/v1/cases/sync"),
+    ("POST", "/v1/cases/next"),
+    ("POST", "/v1/cases/assign"),
+    ("POST", "/v1/cases/bulk"),
+    ("GET", "/v1/cases/{case_id}"),
+    ("POST", "/v1/cases/{case_id}/claim"),
+    ("POST", "/v1/cases/{case_id}/release"),
+    ("POST", "/v1/cases/{case_id}/assign"),
+    ("POST", "/v1/cases/{case_id}/notes"),
+    ("POST", "/v1/cases/{case_id}/resolve"),
+    ("POST", "/v1/cases/{case_id}/approve"),
+    ("POST", "/v1/cases/{case_id}/reject"),
+    ("GET", "/v1/cases/{case_id}/sar"),
+    ("POST", "/v1/tasks"),
+    ("GET", "/v1/tasks"),
+    ("GET", "/v1/tasks/{task_id}"),
+    ("PATCH", "/v1/tasks/{task_id}"),
+    ("POST", "/v1/tasks/alertmanager"),
 ]
 
 
@@ -106,7 +152,13 @@ def test_every_v1_operation_is_documented_and_fuzzed(api: schemathesis.BaseSchem
 
 # Path parameters naming what the fixture seeded, so that generated bodies reach the code
 # behind "not found" (a second round per operation that has such a parameter).
-SEEDED = {"rule_id": "bad_device", "name": "bad_devices", "policy_id": "cards", "version": 1}
+SEEDED = {
+    "rule_id": "bad_device",
+    "name": "bad_devices",
+    "policy_id": "cards",
+    "version": 1,
+    "task_id": 1,
+}
 TARGETS = [(m, p, {}) for m, p in OPERATIONS] + [
     (m, p, {k: v for k, v in SEEDED.items() if "{" + k + "}" in p})
     for m, p in OPERATIONS

@@ -134,6 +134,7 @@ def test_contracts_are_listed_and_exported_as_json_schema(client: TestClient) ->
         "kyc_record",
         "dispute",
         "ledger_entry",
+        "label",
     }
     schema = client.get("/v1/contracts/transfer").json()
     assert schema["x-owner"] == "payments-risk" and schema["x-version"] == 1

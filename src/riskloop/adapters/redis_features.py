@@ -24,7 +24,7 @@ import redis
 from riskloop.domain.labels import Label
 from riskloop.errors import StorageError
 from riskloop.features.compute import EntityView
-from riskloop.features.engine import EventInput, Snapshot, Touch
+from riskloop.features.engine import EventInput, Snapshot, Touch, label_code, to_ms
 from riskloop.features.plan import Plan
 
 T = TypeVar("T")
@@ -67,24 +67,50 @@ for i = 0, n - 1 do
 end
 if record then
   redis.call('SET', p .. 'max', newmax)
-  redis.call('HSET', p .. 'idx', eid, ts .. '\\t0\\t' .. table.concat(labelkeys, '\\t'))
+  local code = '0'
+  local pend = redis.call('HGET', p .. 'pend', eid)
+  if pend then
+    local arrived = redis.call('ZSCORE', p .. 'pendz', eid)
+    redis.call('HDEL', p .. 'pend', eid)
+    redis.call('ZREM', p .. 'pendz', eid)
+    if arrived and tonumber(arrived) >= newmax - lateness - maxh then
+      code = pend
+      if tonumber(code) % 2 == 1 then
+        for _, ek in ipairs(labelkeys) do redis.call('ZADD', p .. 'f:' .. ek, ts, eid) end
+      end
+    end
+  end
+  local keys = table.concat(labelkeys, '\\t')
+  redis.call('HSET', p .. 'idx', eid, ts .. '\\t' .. code .. '\\t' .. keys)
   redis.call('ZADD', p .. 'idxz', ts, eid)
   local cut = '(' .. (newmax - lateness - maxh)
   local old = redis.call('ZRANGEBYSCORE', p .. 'idxz', '-inf', cut)
   for _, id in ipairs(old) do redis.call('HDEL', p .. 'idx', id) end
   redis.call('ZREMRANGEBYSCORE', p .. 'idxz', '-inf', cut)
+  local gone = redis.call('ZRANGEBYSCORE', p .. 'pendz', '-inf', cut)
+  for _, id in ipairs(gone) do redis.call('HDEL', p .. 'pend', id) end
+  redis.call('ZREMRANGEBYSCORE', p .. 'pendz', '-inf', cut)
 end
 return out
 """
 
-# ARGV: prefix, event_id, fraud (1/0), lateness, max_horizon
+# ARGV: prefix, event_id, label code (tier * 2 + fraud), lateness, max_horizon, arrival ms.
+# The idx record's second field is the event's label code (0: none). A label for an event not
+# seen yet waits in pend/pendz until the event arrives (or falls out of the horizon).
 _LABEL = """
-local p, eid, fraud = ARGV[1], ARGV[2], ARGV[3]
-local lateness, maxh = tonumber(ARGV[4]), tonumber(ARGV[5])
+local p, eid, code = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local lateness, maxh, arrived = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local order = redis.call('INCR', p .. 'order')
 local rec = redis.call('HGET', p .. 'idx', eid)
 local maxs = redis.call('GET', p .. 'max')
-if not rec or not maxs then return order end
+if not rec or not maxs then
+  local held = redis.call('HGET', p .. 'pend', eid)
+  if not held or math.floor(code / 2) >= math.floor(tonumber(held) / 2) then
+    redis.call('HSET', p .. 'pend', eid, code)
+    redis.call('ZADD', p .. 'pendz', arrived, eid)
+  end
+  return order
+end
 local parts, start = {}, 1
 while true do
   local i = string.find(rec, '\t', start, true)
@@ -92,13 +118,16 @@ while true do
   parts[#parts + 1] = string.sub(rec, start, i - 1)
   start = i + 1
 end
-local rts = tonumber(parts[1])
-if rts < tonumber(maxs) - lateness - maxh or parts[2] == fraud then return order end
-parts[2] = fraud
-for i = 3, #parts do
-  if parts[i] ~= '' then
-    if fraud == '1' then redis.call('ZADD', p .. 'f:' .. parts[i], rts, eid)
-    else redis.call('ZREM', p .. 'f:' .. parts[i], eid) end
+local rts, cur = tonumber(parts[1]), tonumber(parts[2])
+if rts < tonumber(maxs) - lateness - maxh then return order end
+if cur > 0 and math.floor(code / 2) < math.floor(cur / 2) then return order end
+parts[2] = tostring(code)
+if code % 2 ~= cur % 2 then
+  for i = 3, #parts do
+    if parts[i] ~= '' then
+      if code % 2 == 1 then redis.call('ZADD', p .. 'f:' .. parts[i], rts, eid)
+      else redis.call('ZREM', p .. 'f:' .. parts[i], eid) end
+    end
   end
 end
 redis.call('HSET', p .. 'idx', eid, table.concat(parts, '\\t'))
@@ -171,9 +200,10 @@ class RedisState:
                     args=[
                         self._prefix,
                         label.event_id,
-                        "1" if label.fraud else "0",
+                        label_code(label),
                         plan.lateness,
                         plan.max_horizon,
+                        to_ms(label.arrived_at),
                     ]
                 )
             )

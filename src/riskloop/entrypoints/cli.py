@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -13,14 +14,19 @@ from rich.table import Table
 
 from riskloop import __version__
 from riskloop.adapters.files import Format
+from riskloop.bootstrap import Riskloop
+from riskloop.entrypoints.cli_cases import cases_app
 from riskloop.entrypoints.cli_catalog import audit_app, lists_app, policies_app, rules_app
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
 from riskloop.entrypoints.cli_features import features_app
+from riskloop.entrypoints.cli_labels import labels_app
 from riskloop.entrypoints.cli_models import models_app, score_command, train_command
+from riskloop.entrypoints.cli_tasks import tasks_app
 from riskloop.errors import InvalidEvent, RiskloopError
 from riskloop.intake import CONTRACTS, json_schema
 from riskloop.intake.mapping import ColumnMapping
 from riskloop.service import BatchProgress
+from riskloop.service.ingest import RawRecord
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -43,6 +49,9 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(policies_app, name="policies")
 app.add_typer(audit_app, name="audit")
 app.add_typer(models_app, name="models")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(labels_app, name="labels")
+app.add_typer(cases_app, name="cases")
 app.command("train")(train_command)
 app.command("score")(score_command)
 
@@ -80,31 +89,101 @@ def serve(
         rl.close()
 
 
+InFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option("--format", help="ndjson, csv or parquet (default: from the suffix)"),
+]
+MapOpt = Annotated[list[str], typer.Option("--map", help="COLUMN=field.path, repeatable")]
+SetOpt = Annotated[
+    list[str], typer.Option("--set", help="field.path=VALUE for every record, repeatable")
+]
+ProgressOpt = Annotated[
+    bool, typer.Option(help="show a progress bar (else one line per committed batch)")
+]
+
+
 @import_app.command("events")
 def import_events(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    fmt: Annotated[
-        str | None,
-        typer.Option("--format", help="ndjson, csv or parquet (default: from the suffix)"),
-    ] = None,
-    maps: Annotated[list[str], typer.Option("--map", help="COLUMN=field.path, repeatable")] = [],  # noqa: B006
-    sets: Annotated[
-        list[str], typer.Option("--set", help="field.path=VALUE for every record, repeatable")
-    ] = [],  # noqa: B006
+    file: InFile,
+    fmt: FormatOpt = None,
+    maps: MapOpt = [],  # noqa: B006
+    sets: SetOpt = [],  # noqa: B006
     batch_size: Annotated[
         int, typer.Option(min=1, max=100_000, help="records per transaction")
     ] = 1000,
-    progress: Annotated[
-        bool, typer.Option(help="show a progress bar (else one line per committed batch)")
-    ] = True,
+    progress: ProgressOpt = True,
 ) -> None:
     """Import events from NDJSON, CSV or Parquet; print accepted / duplicate / rejected."""
+    try:
+        mapping = ColumnMapping.parse(maps, sets)
+    except (InvalidEvent, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    _import_file(
+        file,
+        fmt,
+        progress,
+        lambda rl, records, on_batch: rl.ingestor.import_records(
+            records,
+            source=f"file:{file.name}",
+            mapping=mapping,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        ).as_dict(),
+    )
+
+
+@import_app.command("labels")
+def import_labels(
+    file: InFile,
+    fmt: FormatOpt = None,
+    maps: MapOpt = [],  # noqa: B006
+    sets: SetOpt = [],  # noqa: B006
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=100_000, help="labels per transaction")
+    ] = 1000,
+    progress: ProgressOpt = True,
+) -> None:
+    """Import labels (chargebacks, disputes, analyst outcomes, customer reports,
+    confirmations) as POST /v1/labels takes them; bad lines go to the dead letters, labels
+    whose event is unknown are kept as pending (see `riskloop labels pending`). CSV columns
+    are field paths (`match.card.pan`) or renamed with --map; --set fills a field for every
+    row (e.g. --set kind=chargeback --set network=visa)."""
+    try:
+        mapping = ColumnMapping.parse(maps, sets)
+    except InvalidEvent as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+    def run(
+        rl: Riskloop, records: Iterable[RawRecord], on_batch: Callable[[BatchProgress], None]
+    ) -> dict[str, Any]:
+        got = rl.labels.import_records(
+            records,
+            source=f"file:{file.name}",
+            mapping=mapping,
+            batch_size=batch_size,
+            on_batch=on_batch,
+        )
+        return {**got.as_dict(), "pending": rl.labels.index.counts()["pending"]}
+
+    summary = _import_file(file, fmt, progress, run)
+    if summary["pending"]:
+        err.print(f"{summary['pending']} labels pending: see `riskloop labels pending`")
+
+
+def _import_file(
+    file: Path,
+    fmt: str | None,
+    progress: bool,
+    run: Callable[[Riskloop, Iterable[RawRecord], Callable[[BatchProgress], None]], dict[str, Any]],
+) -> dict[str, Any]:
     from riskloop.adapters.files import count_lines, detect_format, read_records
 
     try:
-        mapping = ColumnMapping.parse(maps, sets)
         kind: Format = detect_format(file) if fmt is None else _format(fmt)
-    except (InvalidEvent, ValueError) as exc:
+    except ValueError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     # In-process feature state would die with this command: a server catches up from the log.
@@ -136,13 +215,7 @@ def import_events(
                         flush=True,
                     )
 
-            summary = rl.ingestor.import_records(
-                records,
-                source=f"file:{file.name}",
-                mapping=mapping,
-                batch_size=batch_size,
-                on_batch=on_batch,
-            )
+            summary = run(rl, records, on_batch)
     except (RiskloopError, OSError, ValueError) as exc:
         # ValueError covers a file that is not what its suffix says (pyarrow's ArrowInvalid).
         err.print(
@@ -151,7 +224,8 @@ def import_events(
         raise typer.Exit(1) from None
     finally:
         rl.close()
-    _print_summary(summary.as_dict())
+    _print_summary(summary)
+    return summary
 
 
 def _format(name: str) -> Format:

@@ -18,6 +18,7 @@ from riskloop.bootstrap import Riskloop, load_scorer
 from riskloop.entrypoints.cli_catalog import Author, _default_author, _print_errors, refusals
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
 from riskloop.errors import FieldError, InvalidInput
+from riskloop.service.jobs import job_guard
 from riskloop.training.registry import ModelVersion
 
 models_app = typer.Typer(no_args_is_help=True, help="The model registry: list, promote, roll back.")
@@ -91,7 +92,7 @@ def train_command(
         raise typer.Exit(2)
     rl = app_or_exit()
     try:
-        with refusals("refused"):
+        with refusals("refused"), job_guard(rl.tasks, "train"):
             spec = TrainSpec(
                 cutoff=cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=UTC),
                 name=name,

@@ -26,6 +26,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 
 
+def label_code(label: Label) -> int:
+    """A label as one small integer the states store per event: ``tier * 2 + fraud``; 0
+    means not labelled. ``code >> 1`` is the tier, ``code & 1`` the verdict."""
+    return label.tier * 2 + int(label.fraud)
+
+
 def to_ms(moment: datetime) -> int:
     """Exact integer milliseconds (``timestamp() * 1000`` can round the wrong way)."""
     return (moment - _EPOCH) // _MS
@@ -162,8 +168,10 @@ class MemoryState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._histories: dict[tuple[str, str], _History] = {}
-        # event_id -> (ts, event type, keys of entities that count its labels, labelled?)
-        self._index: dict[str, tuple[int, str, tuple[tuple[str, str], ...], bool]] = {}
+        # event_id -> (ts, event type, keys of entities that count its labels, label code)
+        self._index: dict[str, tuple[int, str, tuple[tuple[str, str], ...], int]] = {}
+        # Labels that arrived before their event: event_id -> (label code, arrival ms).
+        self._pending: dict[str, tuple[int, int]] = {}
         self._max_ts: float = float("-inf")
         self._order = 0
         self._since_sweep = 0
@@ -174,7 +182,7 @@ class MemoryState:
 
     def _known(
         self, event_id: str, plan: Plan
-    ) -> tuple[int, str, tuple[tuple[str, str], ...], bool] | None:
+    ) -> tuple[int, str, tuple[tuple[str, str], ...], int] | None:
         # Only what is inside the horizon counts, whether or not it was evicted yet, so that
         # the answer does not depend on when eviction ran (Redis evicts on every write).
         rec = self._index.get(event_id)
@@ -235,7 +243,10 @@ class MemoryState:
             for t in touches
             if t.row is not None and event.event_type in t.plan.labelled
         )
-        self._index[event.event_id] = (ts, event.event_type, label_keys, False)
+        self._index[event.event_id] = (ts, event.event_type, label_keys, 0)
+        pending = self._pending.pop(event.event_id, None)
+        if pending is not None and pending[1] >= self._max_ts - plan.lateness - plan.max_horizon:
+            self._set_label(event.event_id, pending[0], plan)  # its label came first
         self._since_sweep += 1
         if self._since_sweep >= self._SWEEP_EVERY:
             self._sweep(plan)
@@ -259,26 +270,42 @@ class MemoryState:
                 del self._histories[(entity, key)]
         cutoff = self._max_ts - plan.lateness - plan.max_horizon
         self._index = {k: v for k, v in self._index.items() if v[0] >= cutoff}
+        # A label older than the horizon waits for an event that could no longer count.
+        self._pending = {k: v for k, v in self._pending.items() if v[1] >= cutoff}
 
     def label(self, label: Label, plan: Plan) -> int:
         with self._lock:
             self._order += 1
-            rec = self._known(label.event_id, plan)
-            if rec is None or rec[3] == label.fraud:
-                return self._order  # unknown, evicted, or no change
-            ts, etype, keys, _ = rec
-            self._index[label.event_id] = (ts, etype, keys, label.fraud)
-            for k in keys:
-                h = self._histories.get(k)
-                if h is None:
-                    h = self._histories[k] = _History()
-                if label.fraud:
-                    insort(h.fraud, ts)
-                else:
-                    i = bisect_left(h.fraud, ts)
-                    if i < len(h.fraud) and h.fraud[i] == ts:
-                        del h.fraud[i]
+            code = label_code(label)
+            if label.event_id in self._index and self._known(label.event_id, plan) is None:
+                return self._order  # evicted: past every window
+            if label.event_id not in self._index:
+                held = self._pending.get(label.event_id)
+                if held is None or code >> 1 >= held[0] >> 1:
+                    self._pending[label.event_id] = (code, to_ms(label.arrived_at))
+                return self._order
+            self._set_label(label.event_id, code, plan)
             return self._order
+
+    def _set_label(self, event_id: str, code: int, plan: Plan) -> None:
+        """Make ``code`` the event's label if it prevails (see :mod:`riskloop.domain.labels`)."""
+        ts, etype, keys, current = self._index[event_id]
+        if current and code >> 1 < current >> 1:
+            return  # a lower tier never overrides
+        self._index[event_id] = (ts, etype, keys, code)
+        fraud, was = code & 1, current & 1
+        if fraud == was:
+            return
+        for k in keys:
+            h = self._histories.get(k)
+            if h is None:
+                h = self._histories[k] = _History()
+            if fraud:
+                insort(h.fraud, ts)
+            else:
+                i = bisect_left(h.fraud, ts)
+                if i < len(h.fraud) and h.fraud[i] == ts:
+                    del h.fraud[i]
 
     def close(self) -> None:
         return None

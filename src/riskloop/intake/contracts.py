@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from riskloop.domain.cards import card_numbers, luhn_valid
+from riskloop.domain.labels import is_fraud_reason
 from riskloop.domain.sensitivity import PAN, PII
 from riskloop.intake.types import (
     AccountNumber,
@@ -321,3 +322,83 @@ class LedgerEntry(EventBase):
     category: Text | None = None
     counterparty_id: Id | None = None
     description: Annotated[str, StringConstraints(max_length=256), PII] | None = None
+
+
+LABEL_KIND = Literal[
+    "chargeback", "dispute", "refund_fraud", "analyst", "customer_report", "confirmed_good"
+]
+_LABEL_ID_PREFIX = "label:"
+_IMPLIED_FRAUD = {"customer_report": True, "confirmed_good": False, "refund_fraud": True}
+
+
+class LabelMatch(Contract):
+    """Keys that find the labelled card payment when the sender does not have riskloop's
+    event id (an acquirer's chargeback file): the card, the amount and the day."""
+
+    card: Card
+    amount: AmountMinor
+    currency: Currency
+    on: date = Field(description="the day of the payment (UTC); matched within a day either side")
+    merchant_id: Id | None = None
+
+
+class LabelRecord(EventBase):
+    """An outcome learnt about an earlier event: a chargeback, dispute, refund for fraud,
+    analyst verdict, customer report or confirmation that it was genuine."""
+
+    event_type: Literal["label"]
+    kind: LABEL_KIND
+    target_event_id: Id | None = Field(default=None, description="the labelled event")
+    match: LabelMatch | None = None
+    fraud: bool | None = Field(
+        default=None,
+        description="analyst: required; chargeback and dispute: from the reason code; "
+        "the other kinds imply it",
+    )
+    network: (
+        Literal["visa", "mastercard", "amex", "discover", "jcb", "unionpay", "other"] | None
+    ) = None
+    reason_code: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = None
+    reversal: bool = Field(default=False, description="the chargeback was reversed (won back)")
+    amount: AmountMinor | None = None
+    currency: Currency | None = None
+    author: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    case_id: Id | None = None
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000), PII] | None = None
+    unmatched: Text | None = Field(
+        default=None, description="set by riskloop: why the match keys found no single event"
+    )
+    matched_from: Id | None = Field(
+        default=None, description="set by riskloop: the pending label this one matched"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not self.event_id.startswith(_LABEL_ID_PREFIX):
+            raise ValueError(f"event_id: a label's event id starts with {_LABEL_ID_PREFIX!r}")
+        if self.target_event_id is None and self.match is None:
+            raise ValueError("target_event_id: give the labelled event's id or match keys")
+        if self.kind in ("chargeback", "dispute"):
+            self._network_verdict()
+        elif self.kind in _IMPLIED_FRAUD:
+            implied = _IMPLIED_FRAUD[self.kind]
+            if self.fraud is not None and self.fraud != implied:
+                raise ValueError(f"fraud: a {self.kind} label is fraud={str(implied).lower()}")
+            object.__setattr__(self, "fraud", implied)  # frozen: set once, while validating
+        elif self.fraud is None:
+            raise ValueError(f"fraud: required for {self.kind} labels")
+        return self
+
+    def _network_verdict(self) -> None:
+        if self.network is None or self.reason_code is None:
+            raise ValueError(f"reason_code: a {self.kind} label needs network and reason_code")
+        shape = _REASON_CODE_SHAPE.get(self.network)
+        if shape and not shape[0].match(self.reason_code):
+            raise ValueError(f"reason_code: {shape[1]}")
+        coded = is_fraud_reason(self.network, self.reason_code)
+        verdict: bool | None = False if self.reversal else (True if coded else None)
+        if self.fraud is not None and self.fraud != verdict:
+            raise ValueError(
+                "fraud: given by the reason code and reversal flag for chargebacks; leave it out"
+            )
+        object.__setattr__(self, "fraud", verdict)

@@ -20,6 +20,7 @@ from riskloop.intake.contracts import (
     Dispute,
     EventBase,
     KycRecord,
+    LabelRecord,
     LedgerEntry,
     Login,
     Transfer,
@@ -64,6 +65,7 @@ CONTRACTS: dict[tuple[str, int], ContractSpec] = {
         _spec(KycRecord, "compliance", 1825),
         _spec(Dispute, "payments-risk", 2555),
         _spec(LedgerEntry, "finance", 2555),
+        _spec(LabelRecord, "fraud-ops", 2555),
     )
 }
 

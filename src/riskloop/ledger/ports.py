@@ -34,8 +34,10 @@ class DecisionLedger(Protocol):
         limit: int = 100,
     ) -> list[Decision]: ...
 
-    def scan(self, *, after: str = "", limit: int = 1000) -> list[Decision]:
-        """Decisions in decision-id (time) order after ``after``."""
+    def scan(
+        self, *, after: str = "", limit: int = 1000, outcome: str | None = None
+    ) -> list[Decision]:
+        """Decisions in decision-id (time) order after ``after`` (of one outcome if given)."""
         ...
 
     def close(self) -> None: ...

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import label_of
+from riskloop.domain.labels import Label, label_of, settle
 from riskloop.domain.ports import EventLog
 from riskloop.errors import RiskloopError
 from riskloop.features import EventInput, FeatureEngine, FeatureResult, FeatureSet, MemoryState
@@ -214,11 +214,11 @@ class FeatureService:
         return stats
 
     def labels_as_of(self, cutoff: datetime) -> dict[str, bool]:
-        """Each labelled event's label as known at ``cutoff`` (later labels win: a reversal
-        withdraws a fraud claim). Labels that arrived after the cutoff do not exist here."""
-        known: dict[str, bool] = {}
+        """Each labelled event's label as known at ``cutoff``, by precedence (see
+        :mod:`riskloop.domain.labels`). Labels that arrived after the cutoff do not exist here."""
+        book: dict[str, Label] = {}
         for stored in iterate_log(self.events):
             label = label_of(stored)
             if label is not None and label.arrived_at <= cutoff:
-                known[label.event_id] = label.fraud
-        return known
+                settle(book, label)
+        return {event_id: label.fraud for event_id, label in book.items()}

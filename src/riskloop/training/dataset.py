@@ -4,10 +4,11 @@ label as known at a cut-off.
 The event log is replayed, in its order, through a fresh engine with the served feature
 definitions, so a row's features are exactly what the decision path computed online
 (label-rate features see only the chargebacks that had arrived by then). The label of a row
-is the last label that had *arrived* by ``cutoff`` (a reversal withdraws a fraud claim);
-labels that arrive later do not exist for this set. Only events at least ``maturity`` old at
-the cut-off are kept, since younger ones have not had time to be charged back: counting them
-as good would teach the model that fraud is good.
+is the effective label among those that had *arrived* by ``cutoff`` (by the precedence of
+:mod:`riskloop.domain.labels`: a reversal withdraws a fraud claim, an analyst's verdict
+outranks a customer's report); labels that arrive later do not exist for this set. Only
+events at least ``maturity`` old at the cut-off are kept, since younger ones have not had
+time to be charged back: counting them as good would teach the model that fraud is good.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import label_of
+from riskloop.domain.labels import Label, label_of, settle
 from riskloop.features import EventInput, FeatureEngine, FeatureSet, MemoryState
 from riskloop.features.engine import to_ms
 
@@ -116,14 +117,13 @@ def build_training_set(
     ids: list[str] = []
     meta: list[tuple[int, float, str, str, str]] = []
     events: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    labels: dict[str, tuple[bool, int]] = {}
+    book: dict[str, Label] = {}  # the effective label of each event, as known at the cut-off
     for stored in log:
         label = label_of(stored)
         if label is not None:
             engine.apply_label(label)
-            arrived = to_ms(label.arrived_at)
-            if arrived <= cutoff_ms:
-                labels[label.event_id] = (label.fraud, arrived)
+            if to_ms(label.arrived_at) <= cutoff_ms:
+                settle(book, label)
             continue
         result = engine.process(
             EventInput.of(stored.event_id, stored.event_type, stored.occurred_at, stored.data)
@@ -147,7 +147,7 @@ def build_training_set(
         if keep_events:
             events.append((data, result.values))
     names, x = matrix.finish()
-    known = [labels.get(e) for e in ids]
+    known = [book.get(e) for e in ids]
     return TrainingSet(
         event_type=event_type,
         features=names,
@@ -155,14 +155,16 @@ def build_training_set(
         cutoff=cutoff,
         maturity=maturity,
         x=x,
-        y=np.array([1 if k and k[0] else 0 for k in known], dtype=np.int8),
+        y=np.array([1 if k and k.fraud else 0 for k in known], dtype=np.int8),
         event_ids=ids,
         occurred_ms=np.array([m[0] for m in meta], dtype=np.int64),
         amount=np.array([m[1] for m in meta], dtype=np.float64),
         card=[m[2] for m in meta],
         channel=[m[3] for m in meta],
         country=[m[4] for m in meta],
-        label_arrived_ms=np.array([k[1] if k else -1 for k in known], dtype=np.int64),
+        label_arrived_ms=np.array(
+            [to_ms(k.arrived_at) if k else -1 for k in known], dtype=np.int64
+        ),
         events=events,
     )
 

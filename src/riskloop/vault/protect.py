@@ -205,6 +205,15 @@ class Vault:
             received_at=now,
         )
 
+    def seal_note(self, text: str, *, context: str) -> SealedBox:
+        """Encrypt free text people write (case notes), with card numbers masked first: an
+        analyst may paste one, and riskloop keeps no PAN even encrypted."""
+        aad = b"riskloop/note/" + context.encode()
+        return seal(self.keyring, mask_cards(text).encode(), aad=aad)
+
+    def open_note(self, box: SealedBox, *, context: str) -> str:
+        return open_sealed(self.keyring, box, aad=b"riskloop/note/" + context.encode()).decode()
+
     def open_dead_letter(self, letter: DeadLetter) -> Any:
         return orjson.loads(
             open_sealed(self.keyring, letter.payload, aad=letter.fingerprint.encode())

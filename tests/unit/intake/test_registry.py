@@ -13,6 +13,7 @@ ALL_TYPES = (
     "card_payment",
     "dispute",
     "kyc_record",
+    "label",
     "ledger_entry",
     "login",
     "transfer",
@@ -20,7 +21,7 @@ ALL_TYPES = (
 SPECS = list(CONTRACTS.values())
 
 
-def test_the_catalogue_has_the_seven_event_types_sorted() -> None:
+def test_the_catalogue_has_the_eight_event_types_sorted() -> None:
     assert EVENT_TYPES == ALL_TYPES
     assert sorted(CONTRACTS) == [(t, 1) for t in ALL_TYPES]
 

@@ -137,13 +137,17 @@ class SqlDecisionLedger:
         with self.engine.connect() as conn:
             return [Decision.from_dict(b) for (b,) in conn.execute(q)]
 
-    def scan(self, *, after: str = "", limit: int = 1000) -> list[Decision]:
+    def scan(
+        self, *, after: str = "", limit: int = 1000, outcome: str | None = None
+    ) -> list[Decision]:
         q = (
             select(decisions.c.body)
             .where(decisions.c.decision_id > after)
             .order_by(decisions.c.decision_id)
             .limit(limit)
         )
+        if outcome is not None:
+            q = q.where(decisions.c.outcome == outcome)
         with self.engine.connect() as conn:
             return [Decision.from_dict(b) for (b,) in conn.execute(q)]
 

@@ -364,3 +364,31 @@ class SqlEventLog:
         )
         with self.engine.connect() as conn:
             return [_to_event(r) for r in conn.execute(q)]
+
+    def window(
+        self, event_type: str, start: datetime, end: datetime, *, limit: int = 100_000
+    ) -> list[StoredEvent]:
+        """Events of one type that occurred in ``[start, end)`` (by the type-and-time index),
+        for matching a label sent with keys instead of an event id."""
+        q = (
+            select(event_log)
+            .where(
+                (event_log.c.event_type == event_type)
+                & (event_log.c.occurred_at >= start)
+                & (event_log.c.occurred_at < end)
+            )
+            .order_by(event_log.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_to_event(r) for r in conn.execute(q)]
+
+    def known(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` are stored."""
+        found: set[str] = set()
+        ids = list(dict.fromkeys(event_ids))
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                q = select(event_log.c.event_id).where(event_log.c.event_id.in_(ids[i : i + 500]))
+                found.update(r[0] for r in conn.execute(q))
+        return found

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Dialect,
     Float,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import DateTime
@@ -181,4 +183,140 @@ model_aliases = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("actor", String(100), nullable=False),
     Column("reason", Text, nullable=False),
+)
+
+# -- labels and review cases (migration 0005) -------------------------------------------------
+
+# A projection of the ``label`` events of the log (the log is the record; this is the index).
+labels = Table(
+    "labels",
+    metadata,
+    Column("label_id", String(128), primary_key=True),
+    Column("seq", Id64, nullable=False),
+    Column("target_event_id", String(128), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("fraud", Boolean, nullable=True),
+    Column("tier", SmallInteger, nullable=False),
+    Column("reported_at", UtcDateTime, nullable=False),
+    Column("ingested_at", UtcDateTime, nullable=False),
+    Column("source", String(256), nullable=False),
+    Column("status", String(16), nullable=False),  # open, superseded, informational
+    Column("detail", Json, nullable=False),
+    Index("ix_labels_target", "target_event_id"),
+    Index("ix_labels_reported", "reported_at"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_id", String(48), primary_key=True),
+    Column("entity_type", String(32), nullable=False),
+    Column("entity_key", String(256), nullable=False),
+    Column("queue", String(64), nullable=False),
+    Column("priority", SmallInteger, nullable=False),  # 1 high, 2 normal, 3 low
+    Column("status", String(24), nullable=False),
+    Column("assignee", String(100), nullable=True),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime, nullable=True),
+    Column("resolution", String(16), nullable=True),
+    Column("labels_pending", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Json, nullable=False),
+    Index("ix_cases_queue", "status", "queue", "priority", "due_at"),
+    Index("ix_cases_assignee", "assignee", "status"),
+    # One unresolved case per entity and queue: concurrent openers join the same case.
+    Index(
+        "ux_cases_open_entity",
+        "entity_type",
+        "entity_key",
+        "queue",
+        unique=True,
+        sqlite_where=text("status <> 'resolved'"),
+        postgresql_where=text("status <> 'resolved'"),
+    ),
+)
+
+case_items = Table(
+    "case_items",
+    metadata,
+    Column("event_id", String(128), primary_key=True),  # a decision joins one case
+    Column("case_id", String(48), nullable=False),
+    Column("decision_id", String(48), nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    Index("ix_case_items_case", "case_id"),
+)
+
+# The case's timeline: every action, with notes sealed (analysts write names in them).
+case_log = Table(
+    "case_log",
+    metadata,
+    Column("seq", Id64, primary_key=True, autoincrement=True),
+    Column("case_id", String(48), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("detail", Json, nullable=False),
+    Column("note_ciphertext", LargeBinary, nullable=True),
+    Column("note_wrapped_key", LargeBinary, nullable=True),
+    Column("note_key_version", Integer, nullable=True),
+    Index("ix_case_log_case", "case_id", "seq"),
+    Index("ix_case_log_key_version", "note_key_version"),
+)
+
+# Where followers of the log got to (case projector, round-robin turns).
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("position", String(128), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# -- operational tasks and their notification outbox (migration 0004) ------------------------
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("detail", Json, nullable=False),
+    Column("owner", String(100), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("runbook_url", Text, nullable=True),
+    Column("key", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("occurrences", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("notes", Json, nullable=False),
+    Index("ix_tasks_status_owner", "status", "owner"),
+    Index("ix_tasks_key", "key"),
+    # At most one active task per key: the database backs the dedupe done under the lock.
+    Index(
+        "ux_tasks_active_key",
+        "key",
+        unique=True,
+        sqlite_where=text("status IN ('open', 'in_progress')"),
+        postgresql_where=text("status IN ('open', 'in_progress')"),
+    ),
+)
+
+# The outbox: a row per notification owed, written in the transaction that made the task.
+task_notifications = Table(
+    "task_notifications",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("task_id", Id64, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Index("ix_task_notifications_pending", "delivered_at", "next_attempt_at"),
 )

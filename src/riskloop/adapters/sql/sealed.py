@@ -6,7 +6,7 @@ from collections import Counter
 
 from sqlalchemy import Column, Engine, Table, func, select, update
 
-from riskloop.adapters.sql.schema import dead_letters, event_log
+from riskloop.adapters.sql.schema import case_log, dead_letters, event_log
 from riskloop.domain.events import SealedBox
 
 # table -> (row id, ciphertext, wrapped data key, key version)
@@ -19,6 +19,7 @@ _SEALED: dict[str, tuple[Table, str, str, str, str]] = {
         "payload_wrapped_key",
         "payload_key_version",
     ),
+    "case_log": (case_log, "seq", "note_ciphertext", "note_wrapped_key", "note_key_version"),
 }
 
 

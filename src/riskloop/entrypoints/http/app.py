@@ -19,7 +19,15 @@ from sqlalchemy import text
 from riskloop import __version__
 from riskloop.bootstrap import Riskloop
 from riskloop.domain.events import AppendOutcome, AppendStatus
-from riskloop.entrypoints.http import catalog_routes, decision_routes, metrics, model_routes
+from riskloop.entrypoints.http import (
+    case_routes,
+    catalog_routes,
+    decision_routes,
+    label_routes,
+    metrics,
+    model_routes,
+    task_routes,
+)
 from riskloop.entrypoints.http.body import TooLarge, json_body
 from riskloop.entrypoints.http.errors import error_response, install
 from riskloop.entrypoints.http.responses import Json
@@ -41,13 +49,19 @@ def _outcome(o: AppendOutcome) -> dict[str, Any]:
 
 
 def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
-    """Keep in-process features current with events other processes stored (imports), and
-    the rule catalogue and the serving models with changes other processes made."""
+    """Keep in-process features current with events other processes stored (imports), the
+    rule catalogue and the serving models with changes other processes made, the label index
+    with the log, and the review queue with the decisions."""
+    rounds = 0
     while not stop.wait(every_s):
+        rounds += 1
         try:
             if rl.features.follow_log:
                 rl.features.catch_up()
             rl.catalog.refresh()
+            if rounds % 30 == 1:  # labels stored as plain events, or cut off by a crash
+                rl.labels.sync()
+            rl.cases.sync()  # review decisions open cases within a second
             if rl.models.slots.refresh():
                 log.info("models now serving: %s", rl.models.slots.serving())
         except Exception:  # keep following; the next round retries
@@ -69,9 +83,13 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
             daemon=True,
         )
         follower.start()
+        if rl.notifier is not None:  # task notifications to the webhook
+            rl.notifier.start()
         try:
             yield
         finally:
+            if rl.notifier is not None:
+                rl.notifier.stop()
             stop.set()
             if follower.is_alive():
                 follower.join(timeout=5)
@@ -193,6 +211,9 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
     app.include_router(decision_routes.router(rl))
     app.include_router(catalog_routes.router(rl))
     app.include_router(model_routes.router(rl))
+    app.include_router(task_routes.router(rl))
+    app.include_router(label_routes.router(rl))
+    app.include_router(case_routes.router(rl))
     app.include_router(metrics.router(rl))
 
     @app.get("/healthz", tags=["health"])
