@@ -29,6 +29,7 @@ from riskloop.cases.model import (
     check_actor,
     check_note,
     entity_of,
+    letters,
     priority_of,
     queue_of,
 )
@@ -51,6 +52,7 @@ CURSOR_LAG = timedelta(minutes=5)
 
 class CaseStore(Protocol):
     def attach(self, item: CaseItem, now: datetime) -> tuple[Case, bool] | None: ...
+    def in_cases(self, event_ids: Sequence[str]) -> set[str]: ...
     def open_manual(self, case: Case, actor: str, detail: dict[str, Any]) -> Case: ...
     def change(
         self,
@@ -198,12 +200,16 @@ class CaseService:
         last = cursor
         while True:
             found = self.decisions.scan(after=after, limit=batch, outcome=Outcome.REVIEW.value)
+            # The overlap re-reads decisions already in cases: skip them with one query.
+            seen = self.store.in_cases([d.event_id for d in found])
             for d in found:
+                last = max(last, d.decision_id)
+                if d.event_id in seen:
+                    continue
                 done = self.store.attach(self._item(d), now)
                 if done is not None:
                     opened += done[1]
                     joined += not done[1]
-                last = max(last, d.decision_id)
             if len(found) < batch:
                 break
             after = found[-1].decision_id
@@ -589,7 +595,7 @@ class CaseService:
         bodies = [
             {
                 # Derived from the case and the event: a rewrite after a crash is a duplicate.
-                "label_id": f"{case.case_id}:{sha256(event_id.encode()).hexdigest()[:24]}",
+                "label_id": f"{case.case_id}.{letters(sha256(event_id.encode()).hexdigest()[:24])}",
                 "kind": "analyst",
                 "event_id": event_id,
                 "fraud": fraud,

@@ -56,9 +56,9 @@ class LabelIndex(Protocol):
 
 
 class PaymentWindow(Protocol):
-    def window(
-        self, event_type: str, start: datetime, end: datetime, *, limit: int = 100_000
-    ) -> list[StoredEvent]: ...
+    def card_payments(self, token: str, start: datetime, end: datetime) -> list[StoredEvent]:
+        """A card's payments in ``[start, end)`` (indexed by card token)."""
+        ...
 
     def get(self, event_id: str) -> StoredEvent | None: ...
 
@@ -110,9 +110,7 @@ class LabelService:
 
     # -- in ---------------------------------------------------------------------------------
 
-    def _prepare(
-        self, body: object, windows: dict[date, list[StoredEvent]] | None = None
-    ) -> dict[str, Any]:
+    def _prepare(self, body: object) -> dict[str, Any]:
         """The log payload for a client's label, matched if it came with keys."""
         payload = to_log_payload(body, self.clock())
         try:
@@ -124,7 +122,7 @@ class LabelService:
             card = match.card
             token = self.card_token(card.pan) if card.pan else str(card.token)
             target, why = self._match(
-                token, match.amount, match.currency, match.on, match.merchant_id, windows
+                token, match.amount, match.currency, match.on, match.merchant_id
             )
             if target is not None:
                 payload["target_event_id"] = target
@@ -147,10 +145,9 @@ class LabelService:
         if not bodies:
             raise InvalidEvent([FieldError("labels", "empty batch")])
         payloads, errors = [], []
-        windows: dict[date, list[StoredEvent]] = {}
         for i, body in enumerate(bodies):
             try:
-                payloads.append(self._prepare(body, windows))
+                payloads.append(self._prepare(body))
             except InvalidEvent as exc:
                 errors.extend(exc.prefixed(f"labels[{i}]").errors)
         if errors:
@@ -179,7 +176,6 @@ class LabelService:
         """A label file, batch by batch; bad lines go to the dead letters with the reason.
         Flat rows (CSV, Parquet) are nested by ``mapping`` first (``match.card.pan``)."""
         mapping = mapping or ColumnMapping()
-        windows: dict[date, list[StoredEvent]] = {}
         ids: list[str] = []
 
         def prepared() -> Iterator[RawRecord]:
@@ -189,7 +185,7 @@ class LabelService:
                     continue
                 value = mapping.apply(rec.value) if isinstance(rec.value, dict) else rec.value
                 try:
-                    payload = self._prepare(value, windows)
+                    payload = self._prepare(value)
                 except InvalidEvent as exc:
                     # The reason is kept beside the sealed row: no card number in it.
                     yield _Record(rec.line, value, mask_text(str(exc)))
@@ -214,18 +210,12 @@ class LabelService:
         currency: str,
         on: date,
         merchant_id: str | None,
-        windows: dict[date, list[StoredEvent]] | None,
     ) -> tuple[str | None, str]:
-        if windows is None:
-            windows = {}
-        if on not in windows:
-            start = datetime(on.year, on.month, on.day, tzinfo=UTC) - timedelta(days=1)
-            windows[on] = self.events.window("card_payment", start, start + timedelta(days=3))
+        start = datetime(on.year, on.month, on.day, tzinfo=UTC) - timedelta(days=1)
         found = [
             e
-            for e in windows[on]
-            if e.data.get("card", {}).get("token") == token
-            and e.data.get("amount") == amount
+            for e in self.events.card_payments(token, start, start + timedelta(days=3))
+            if e.data.get("amount") == amount
             and e.data.get("currency") == currency
             and (merchant_id is None or e.data.get("merchant", {}).get("id") == merchant_id)
         ]
@@ -293,7 +283,6 @@ class LabelService:
     def resolve_pending(self, *, limit: int = 10_000) -> dict[str, int]:
         """Try the match keys of pending labels again; store what now matches."""
         tried = matched = 0
-        windows: dict[date, list[StoredEvent]] = {}
         for entry in self.index.entries(pending=True, limit=limit):
             m = entry.detail.get("match")
             if not m or entry.target_event_id is not None:
@@ -305,7 +294,6 @@ class LabelService:
                 m["currency"],
                 date.fromisoformat(m["on"]),
                 m.get("merchant_id"),
-                windows,
             )
             if target is None:
                 continue

@@ -253,6 +253,15 @@ class SqlCaseStore:
         )
         return [(r[0], r[1], r[2]) for r in self._rows(q)]
 
+    def in_cases(self, event_ids: Sequence[str]) -> set[str]:
+        """Which of ``event_ids`` are already in a case."""
+        ids = list(event_ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), 500):
+            q = select(case_items.c.event_id).where(case_items.c.event_id.in_(ids[i : i + 500]))
+            found.update(r[0] for r in self._rows(q))
+        return found
+
     def case_of(self, event_id: str) -> str | None:
         rows = self._rows(select(case_items.c.case_id).where(case_items.c.event_id == event_id))
         return rows[0][0] if rows else None

@@ -35,7 +35,18 @@ _COLUMN_NAMES = (
     "pii_ciphertext",
     "pii_wrapped_key",
     "pii_key_version",
+    "card_token",
 )
+
+
+def _card_token(ev: StoredEvent) -> str | None:
+    """The tokenized card of a card payment, kept in its own indexed column so a label sent
+    with match keys finds the payment without parsing every row's JSON."""
+    if ev.event_type != "card_payment":
+        return None
+    card = ev.data.get("card")
+    token = card.get("token") if isinstance(card, dict) else None
+    return token[:128] if isinstance(token, str) else None
 
 
 def _row_values(ev: StoredEvent, occurred_at: Any, ingested_at: Any, data: Any) -> tuple[Any, ...]:
@@ -54,6 +65,7 @@ def _row_values(ev: StoredEvent, occurred_at: Any, ingested_at: Any, data: Any) 
         box.ciphertext if box else None,
         box.wrapped_key if box else None,
         box.key_version if box else None,
+        _card_token(ev),
     )
 
 
@@ -99,8 +111,8 @@ def _fingerprints(conn: Connection, ids: list[str]) -> dict[str, str]:
 
 _SQLITE_INSERT = (
     "INSERT INTO event_log (event_id, event_type, schema_version, occurred_at, ingested_at,"
-    " fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version,"
+    " card_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -130,19 +142,20 @@ _PG_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS event_log_stage (ord integer, event_id text,"
     " event_type text, schema_version smallint, occurred_at timestamptz,"
     " ingested_at timestamptz, fingerprint text, source text, data jsonb,"
-    " pii_ciphertext bytea, pii_wrapped_key bytea, pii_key_version integer)"
+    " pii_ciphertext bytea, pii_wrapped_key bytea, pii_key_version integer, card_token text)"
     " ON COMMIT DELETE ROWS"
 )
 _PG_COPY = (
     "COPY event_log_stage (ord, event_id, event_type, schema_version, occurred_at,"
-    " ingested_at, fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version)"
-    " FROM STDIN"
+    " ingested_at, fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version,"
+    " card_token) FROM STDIN"
 )
 _PG_MOVE = (
     "INSERT INTO event_log (event_id, event_type, schema_version, occurred_at, ingested_at,"
-    " fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version)"
+    " fingerprint, source, data, pii_ciphertext, pii_wrapped_key, pii_key_version, card_token)"
     " SELECT event_id, event_type, schema_version, occurred_at, ingested_at, fingerprint,"
-    " source, data, pii_ciphertext, pii_wrapped_key, pii_key_version FROM event_log_stage"
+    " source, data, pii_ciphertext, pii_wrapped_key, pii_key_version, card_token"
+    " FROM event_log_stage"
     " ORDER BY ord ON CONFLICT (event_id) DO NOTHING RETURNING event_id, seq"
 )
 
@@ -365,21 +378,16 @@ class SqlEventLog:
         with self.engine.connect() as conn:
             return [_to_event(r) for r in conn.execute(q)]
 
-    def window(
-        self, event_type: str, start: datetime, end: datetime, *, limit: int = 100_000
-    ) -> list[StoredEvent]:
-        """Events of one type that occurred in ``[start, end)`` (by the type-and-time index),
-        for matching a label sent with keys instead of an event id."""
-        q = (
-            select(event_log)
-            .where(
-                (event_log.c.event_type == event_type)
-                & (event_log.c.occurred_at >= start)
-                & (event_log.c.occurred_at < end)
-            )
-            .order_by(event_log.c.seq)
-            .limit(limit)
+    def card_payments(self, token: str, start: datetime, end: datetime) -> list[StoredEvent]:
+        """Card payments of one card (by token) that occurred in ``[start, end)``, through
+        the ``card_token`` index."""
+        where = (
+            (event_log.c.card_token == token)
+            & (event_log.c.occurred_at >= start)
+            & (event_log.c.occurred_at < end)
+            & (event_log.c.event_type == "card_payment")
         )
+        q = select(event_log).where(where).order_by(event_log.c.seq).limit(1000)
         with self.engine.connect() as conn:
             return [_to_event(r) for r in conn.execute(q)]
 

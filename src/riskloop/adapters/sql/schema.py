@@ -71,7 +71,15 @@ event_log = Table(
     Column("pii_ciphertext", LargeBinary, nullable=True),
     Column("pii_wrapped_key", LargeBinary, nullable=True),
     Column("pii_key_version", Integer, nullable=True),
+    Column("card_token", String(128), nullable=True),  # card payments only (migration 0005)
     Index("ix_event_log_type_time", "event_type", "occurred_at"),
+    Index(
+        "ix_event_log_card_token",
+        "card_token",
+        "occurred_at",
+        sqlite_where=text("card_token IS NOT NULL"),
+        postgresql_where=text("card_token IS NOT NULL"),
+    ),
     Index("ix_event_log_pii_key_version", "pii_key_version"),
 )
 
@@ -184,6 +192,12 @@ model_aliases = Table(
     Column("actor", String(100), nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+# How migration 0005 fills event_log.card_token for the card payments stored before it.
+CARD_TOKEN_SQL = {
+    "postgresql": "((data -> 'card') ->> 'token')",
+    "sqlite": "json_extract(data, '$.card.token')",
+}
 
 # -- labels and review cases (migration 0005) -------------------------------------------------
 

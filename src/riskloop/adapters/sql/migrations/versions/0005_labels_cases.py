@@ -1,5 +1,6 @@
-"""Labels (an index of the log's label events), review cases, their items and timeline, and
-the cursors of log followers.
+"""Labels (an index of the log's label events), review cases, their items and timeline, the
+cursors of log followers, and the card token of card payments as an indexed column (to match
+labels sent with keys instead of an event id).
 
 Revision ID: 0005
 Revises: 0004
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from riskloop.adapters.sql.schema import Id64, Json, UtcDateTime
+from riskloop.adapters.sql.schema import CARD_TOKEN_SQL, Id64, Json, UtcDateTime
 
 revision = "0005"
 down_revision = "0004"
@@ -93,7 +94,25 @@ def upgrade() -> None:
         sa.Column("updated_at", UtcDateTime, nullable=False),
     )
 
+    # The card of each card payment in a column of its own, indexed with the time, so a
+    # label sent with match keys finds its payment; rows stored before are filled here.
+    op.add_column("event_log", sa.Column("card_token", sa.String(128), nullable=True))
+    card = CARD_TOKEN_SQL[op.get_bind().dialect.name]
+    op.execute(
+        f"UPDATE event_log SET card_token = {card} WHERE event_type = 'card_payment'"  # noqa: S608
+    )
+    op.create_index(
+        "ix_event_log_card_token",
+        "event_log",
+        ["card_token", "occurred_at"],
+        sqlite_where=sa.text("card_token IS NOT NULL"),
+        postgresql_where=sa.text("card_token IS NOT NULL"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_event_log_card_token", table_name="event_log")
+    with op.batch_alter_table("event_log") as batch:
+        batch.drop_column("card_token")
     for table in ("cursors", "case_log", "case_items", "cases", "labels"):
         op.drop_table(table)
