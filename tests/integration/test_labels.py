@@ -155,3 +155,20 @@ def test_a_label_sent_as_a_plain_event_is_indexed_by_the_full_sync(rl: Riskloop)
     assert rl.labels.labels() == []  # not through the label service: not indexed yet
     assert rl.labels.sync() == 1 and rl.labels.sync() == 0
     assert rl.labels.for_event(pid)["effective"]["kind"] == "confirmed_good"
+
+
+def test_a_retry_is_a_duplicate_even_when_the_world_moved_on(any_rl: Riskloop) -> None:
+    """No reported_at (so: now) and a match that failed the first time: the retry must still
+    be the same label, not a 409 and not a second label."""
+    rl = any_rl
+    match = {"card": {"pan": VISA_PAN}, "amount": 777, "currency": "EUR", "on": "2026-11-02"}
+    body = {"label_id": "r-1", "kind": "customer_report", "match": match}
+    first = rl.labels.submit(body)
+    assert first.pending
+    _pay(rl, 0, amount=777)  # the payment arrives between the attempts
+    again = rl.labels.submit(body)
+    assert (again.status, again.pending) == ("duplicate", True)
+    plain = {"label_id": "r-2", "kind": "confirmed_good", "event_id": "pay-0"}
+    assert rl.labels.submit(plain).status == "accepted"
+    assert rl.labels.submit(plain).status == "duplicate"
+    assert len(rl.labels.labels()) == 2

@@ -44,7 +44,6 @@ TIERS: Final[dict[str, int]] = {
     "confirmed_good": 2,
     "refund_fraud": 1,
 }
-LABEL_KINDS: Final = tuple(TIERS)
 # Kinds whose verdict is fixed by the kind itself (the others say it or take it from a code).
 IMPLIED_FRAUD: Final[dict[str, bool]] = {
     "customer_report": True,

@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from riskloop.domain.cards import card_numbers, luhn_valid
-from riskloop.domain.labels import is_fraud_reason
+from riskloop.domain.labels import IMPLIED_FRAUD, is_fraud_reason
 from riskloop.domain.sensitivity import PAN, PII
 from riskloop.intake.types import (
     AccountNumber,
@@ -328,7 +328,6 @@ LABEL_KIND = Literal[
     "chargeback", "dispute", "refund_fraud", "analyst", "customer_report", "confirmed_good"
 ]
 _LABEL_ID_PREFIX = "label:"
-_IMPLIED_FRAUD = {"customer_report": True, "confirmed_good": False, "refund_fraud": True}
 
 
 class LabelMatch(Contract):
@@ -380,8 +379,8 @@ class LabelRecord(EventBase):
             raise ValueError("target_event_id: give the labelled event's id or match keys")
         if self.kind in ("chargeback", "dispute"):
             self._network_verdict()
-        elif self.kind in _IMPLIED_FRAUD:
-            implied = _IMPLIED_FRAUD[self.kind]
+        elif self.kind in IMPLIED_FRAUD:
+            implied = IMPLIED_FRAUD[self.kind]
             if self.fraud is not None and self.fraud != implied:
                 raise ValueError(f"fraud: a {self.kind} label is fraud={str(implied).lower()}")
             object.__setattr__(self, "fraud", implied)  # frozen: set once, while validating

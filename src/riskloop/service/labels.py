@@ -113,12 +113,21 @@ class LabelService:
     def _prepare(self, body: object) -> dict[str, Any]:
         """The log payload for a client's label, matched if it came with keys."""
         payload = to_log_payload(body, self.clock())
+        # A retry must come out as the same body, or it would be a conflict: it keeps the
+        # stored arrival time (when it sent none) and the stored outcome of its match.
+        before = self.events.get(payload["event_id"])
+        if before is not None and isinstance(body, dict) and "reported_at" not in body:
+            payload["occurred_at"] = before.occurred_at.isoformat()
         try:
             record = validate_event(payload)
         except InvalidEvent as exc:
             raise client_errors(exc) from None
         match = getattr(record, "match", None)
-        if match is not None and payload.get("target_event_id") is None:
+        if match is not None and payload.get("target_event_id") is None and before is not None:
+            for key in ("target_event_id", "unmatched"):
+                if key in before.data:
+                    payload[key] = before.data[key]
+        elif match is not None and payload.get("target_event_id") is None:
             card = match.card
             token = self.card_token(card.pan) if card.pan else str(card.token)
             target, why = self._match(
