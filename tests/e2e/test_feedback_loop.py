@@ -276,3 +276,42 @@ def test_an_acquirer_csv_is_matched_by_card_amount_and_day(
     res = CliRunner().invoke(cli, ["labels", "pending", "--json"])
     assert res.exit_code == 3 and "no card payment fits" in res.output
     assert VISA_PAN not in res.output
+
+
+def test_cli_deals_the_queue_and_four_eyes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, rl: Riskloop
+) -> None:
+    monkeypatch.setenv("RISKLOOP_DATA_DIR", str(settings.data_dir))
+    rl.catalog.save_rule(
+        {
+            "id": "big",
+            "expression": "event.amount >= 10000",
+            "action": "review",
+            "reason": "LARGE_AMOUNT",
+            "event_types": ["card_payment"],
+            "author": "ana",
+        }
+    )
+    rl.catalog.save_policy({"id": "cards", "event_types": ["card_payment"], "author": "ana"})
+    rl.catalog.refresh(force=True)
+    for i in range(3):
+        rl.decisions.decide(
+            card_payment(event_id=f"q-{i}", occurred_at=_at(i), amount=20_000, customer_id=f"c{i}")
+        )
+    rl.close()
+    runner = CliRunner()
+    res = runner.invoke(cli, ["cases", "assign", "--as", "lead", "--to", "ana", "--to", "bob"])
+    assert res.exit_code == 0, res.output
+    assert [d["assignee"] for d in json.loads(res.output)] == ["ana", "bob", "ana"]
+    res = runner.invoke(cli, ["cases", "next", "--as", "bob"])
+    assert res.exit_code == 0 and "in review by bob" in res.output
+    case_id = res.output.split()[0]
+    res = runner.invoke(
+        cli, ["cases", "resolve", case_id, "fraud", "--as", "bob", "--action", "close_account"]
+    )
+    assert res.exit_code == 0 and "pending_approval" in res.output
+    res = runner.invoke(cli, ["cases", "approve", case_id, "--as", "bob"])
+    assert res.exit_code == 1 and "four-eyes" in res.output
+    res = runner.invoke(cli, ["cases", "reject", case_id, "--as", "cora", "close is too much"])
+    assert res.exit_code == 0 and "in_review" in res.output
+    assert runner.invoke(cli, ["cases", "next", "--as", "zed"]).exit_code == 3

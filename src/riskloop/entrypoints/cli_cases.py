@@ -94,6 +94,60 @@ def cases_claim(case_id: str, analyst: Actor) -> None:
     out.print(f"{case.case_id} is in review by {case.assignee}")
 
 
+@cases_app.command("next")
+def cases_next(analyst: Actor, queue: Annotated[str | None, typer.Option()] = None) -> None:
+    """Claim the most urgent case you may take; exit 3 when none waits."""
+    rl = app_or_exit()
+    try:
+        with refusals("nothing claimed"):
+            rl.cases.sync()
+            case = rl.cases.next_case(analyst, queue=queue)
+    finally:
+        rl.close()
+    if case is None:
+        err.print(f"no case waits in {queue or 'any queue'}")
+        raise typer.Exit(3)
+    out.print(f"{case.case_id} ({case.entity_type} {case.entity_key}) is in review by {analyst}")
+
+
+@cases_app.command("assign")
+def cases_assign(
+    actor: Actor,
+    to: Annotated[list[str], typer.Option("--to", help="an analyst, repeatable")],
+    case_id: Annotated[str | None, typer.Option("--case", help="one case (else: deal)")] = None,
+    queue: Annotated[str | None, typer.Option(help="deal this queue's cases only")] = None,
+) -> None:
+    """Assign one case (--case) to an analyst, or deal the unassigned open cases to the
+    analysts given, in turn (round-robin)."""
+    rl = app_or_exit()
+    try:
+        with refusals("not assigned"):
+            if case_id is not None:
+                if len(to) != 1:
+                    err.print("[red]error:[/red] --case takes exactly one --to")
+                    raise typer.Exit(2)
+                case = rl.cases.assign(case_id, to[0], actor=actor)
+                dealt = [{"case_id": case.case_id, "assignee": str(case.assignee)}]
+            else:
+                rl.cases.sync()
+                dealt = rl.cases.assign_round_robin(to, actor=actor, queue=queue)
+    finally:
+        rl.close()
+    out.print_json(json.dumps(dealt))
+
+
+@cases_app.command("reject")
+def cases_reject(case_id: str, approver: Actor, note: str) -> None:
+    """Four eyes: send a proposed resolution back to its analyst, saying why."""
+    rl = app_or_exit()
+    try:
+        with refusals("not rejected"):
+            case = rl.cases.reject(case_id, approver, note=note)
+    finally:
+        rl.close()
+    out.print(f"{case.case_id} is {case.status.value}")
+
+
 @cases_app.command("note")
 def cases_note(case_id: str, text: str, author: Actor) -> None:
     """Add a note (encrypted at rest; card numbers masked)."""

@@ -14,7 +14,7 @@ nothing) and the mark cleared. A crash in between is healed by the next ``sync``
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
@@ -33,8 +33,9 @@ from riskloop.cases.model import (
     priority_of,
     queue_of,
 )
+from riskloop.cases.ports import CaseStore, TaskSink
 from riskloop.cases.sar import render_markdown
-from riskloop.domain.events import SealedBox, StoredEvent
+from riskloop.domain.events import StoredEvent
 from riskloop.errors import ConflictError, FieldError, InvalidInput, NotFound, RiskloopError
 from riskloop.ledger.audit import AuditEntry
 from riskloop.ledger.records import Decision
@@ -50,48 +51,6 @@ OVERLAP = timedelta(seconds=30)
 CURSOR_LAG = timedelta(minutes=5)
 
 
-class CaseStore(Protocol):
-    def attach(self, item: CaseItem, now: datetime) -> tuple[Case, bool] | None: ...
-    def in_cases(self, event_ids: Sequence[str]) -> set[str]: ...
-    def open_manual(self, case: Case, actor: str, detail: dict[str, Any]) -> Case: ...
-    def change(
-        self,
-        before: Case,
-        after: Case,
-        *,
-        actor: str,
-        action: str,
-        detail: dict[str, Any],
-        note: SealedBox | None = None,
-        audit: AuditEntry | None = None,
-    ) -> Case: ...
-    def add_note(self, case_id: str, at: datetime, actor: str, note: SealedBox) -> None: ...
-    def audit(self, entry: AuditEntry) -> None: ...
-    def labels_written(self, case_id: str, version: int) -> None: ...
-    def get(self, case_id: str) -> Case | None: ...
-    def items(self, case_id: str) -> list[tuple[str, str, datetime]]: ...
-    def timeline(self, case_id: str) -> list[tuple[Any, ...]]: ...
-    def search(
-        self,
-        *,
-        status: Sequence[str] | None = None,
-        queue: str | None = None,
-        assignee: str | None = None,
-        unassigned: bool = False,
-        entity_type: str | None = None,
-        entity_key: str | None = None,
-        due_before: datetime | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[Case]: ...
-    def claimable(self, analyst: str, queue: str | None, limit: int) -> list[Case]: ...
-    def with_labels_pending(self, limit: int = 100) -> list[Case]: ...
-    def counts(self) -> dict[str, Any]: ...
-    def breached(self, now: datetime, limit: int = 1000) -> list[Case]: ...
-    def cursor(self, name: str) -> str: ...
-    def move_cursor(self, name: str, position: str, now: datetime) -> None: ...
-
-
 class DecisionReader(Protocol):
     def scan(
         self, *, after: str = "", limit: int = 1000, outcome: str | None = None
@@ -101,24 +60,6 @@ class DecisionReader(Protocol):
 
 class EventReader(Protocol):
     def get(self, event_id: str) -> StoredEvent | None: ...
-
-
-class TaskSink(Protocol):
-    """Where case work that needs a person outside the queue goes (SLA breaches, approved
-    actions): the task list."""
-
-    def raise_task(
-        self,
-        kind: str,
-        title: str,
-        *,
-        key: str,
-        detail: Mapping[str, Any] | None = None,
-        owner: str | None = None,
-        due_at: datetime | None = None,
-        runbook_url: str | None = None,
-        actor: str,
-    ) -> Any: ...
 
 
 def _id_at(moment: datetime) -> str:
