@@ -18,6 +18,7 @@ from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from riskloop.service.features import iterate_log
 from riskloop.training.dataset import build_training_set
+from tests.support.playbooks import REVIEW_LARGE, review_large_payments
 from tests.unit.factories import VISA_PAN, card_payment
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -30,15 +31,7 @@ def _at(minutes: float) -> str:
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
     with TestClient(create_app(rl, follow_every_s=3600)) as c:
-        rule = {
-            "id": "big",
-            "expression": "event.amount >= 10000",
-            "action": "review",
-            "reason": "LARGE_AMOUNT",
-            "event_types": ["card_payment"],
-            "author": "ana",
-        }
-        assert c.post("/v1/rules", json=rule).status_code == 201
+        assert c.post("/v1/rules", json=REVIEW_LARGE).status_code == 201
         policy = {"id": "cards", "event_types": ["card_payment"], "author": "ana"}
         assert c.post("/v1/policies", json=policy).status_code == 201
         yield c
@@ -192,18 +185,7 @@ def test_cli_imports_labels_and_works_the_queue(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rl: Riskloop
 ) -> None:
     monkeypatch.setenv("RISKLOOP_DATA_DIR", str(settings.data_dir))
-    rl.catalog.save_rule(
-        {
-            "id": "big",
-            "expression": "event.amount >= 10000",
-            "action": "review",
-            "reason": "LARGE_AMOUNT",
-            "event_types": ["card_payment"],
-            "author": "ana",
-        }
-    )
-    rl.catalog.save_policy({"id": "cards", "event_types": ["card_payment"], "author": "ana"})
-    rl.catalog.refresh(force=True)
+    review_large_payments(rl)
     rl.decisions.decide(card_payment(event_id="e-1", occurred_at=_at(0), amount=90_000))
     rl.decisions.decide(card_payment(event_id="e-2", occurred_at=_at(1), amount=100))
     rl.close()
@@ -282,18 +264,7 @@ def test_cli_deals_the_queue_and_four_eyes(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, rl: Riskloop
 ) -> None:
     monkeypatch.setenv("RISKLOOP_DATA_DIR", str(settings.data_dir))
-    rl.catalog.save_rule(
-        {
-            "id": "big",
-            "expression": "event.amount >= 10000",
-            "action": "review",
-            "reason": "LARGE_AMOUNT",
-            "event_types": ["card_payment"],
-            "author": "ana",
-        }
-    )
-    rl.catalog.save_policy({"id": "cards", "event_types": ["card_payment"], "author": "ana"})
-    rl.catalog.refresh(force=True)
+    review_large_payments(rl)
     for i in range(3):
         rl.decisions.decide(
             card_payment(event_id=f"q-{i}", occurred_at=_at(i), amount=20_000, customer_id=f"c{i}")

@@ -13,24 +13,10 @@ import pytest
 from riskloop.bootstrap import Riskloop
 from riskloop.cases.model import CaseStatus
 from riskloop.errors import ConflictError, InvalidInput
+from tests.support.playbooks import review_large_payments
 from tests.unit.factories import MASTERCARD_PAN, VISA_PAN, card_payment
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def _review_rule(rl: Riskloop) -> None:
-    rl.catalog.save_rule(
-        {
-            "id": "big",
-            "expression": "event.amount >= 10000",
-            "action": "review",
-            "reason": "LARGE_AMOUNT",
-            "event_types": ["card_payment"],
-            "author": "ana",
-        }
-    )
-    rl.catalog.save_policy({"id": "cards", "event_types": ["card_payment"], "author": "ana"})
-    rl.catalog.refresh(force=True)
 
 
 def _decide(rl: Riskloop, i: int, **kw: Any) -> dict[str, Any]:
@@ -42,7 +28,7 @@ def _decide(rl: Riskloop, i: int, **kw: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def rl(any_rl: Riskloop) -> Riskloop:
-    _review_rule(any_rl)
+    review_large_payments(any_rl)
     return any_rl
 
 
