@@ -40,6 +40,12 @@ class DecisionLedger(Protocol):
         """Decisions in decision-id (time) order after ``after`` (of one outcome if given)."""
         ...
 
+    def scan_ids(
+        self, *, after: str = "", limit: int = 1000, outcome: str | None = None
+    ) -> list[tuple[str, str]]:
+        """``(decision_id, event_id)`` as ``scan`` orders them, without the records."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -52,9 +52,9 @@ CURSOR_LAG = timedelta(minutes=5)
 
 
 class DecisionReader(Protocol):
-    def scan(
+    def scan_ids(
         self, *, after: str = "", limit: int = 1000, outcome: str | None = None
-    ) -> list[Decision]: ...
+    ) -> list[tuple[str, str]]: ...
     def get(self, decision_id: str) -> Decision | None: ...
 
 
@@ -140,12 +140,14 @@ class CaseService:
         opened = joined = 0
         last = cursor
         while True:
-            found = self.decisions.scan(after=after, limit=batch, outcome=Outcome.REVIEW.value)
-            # The overlap re-reads decisions already in cases: skip them with one query.
-            seen = self.store.in_cases([d.event_id for d in found])
-            for d in found:
-                last = max(last, d.decision_id)
-                if d.event_id in seen:
+            # Ids first: the overlap re-reads decisions already in cases, and only the new
+            # ones need their full record.
+            found = self.decisions.scan_ids(after=after, limit=batch, outcome=Outcome.REVIEW.value)
+            seen = self.store.in_cases([event_id for _, event_id in found])
+            for decision_id, event_id in found:
+                last = max(last, decision_id)
+                d = None if event_id in seen else self.decisions.get(decision_id)
+                if d is None:
                     continue
                 done = self.store.attach(self._item(d), now)
                 if done is not None:
@@ -153,7 +155,7 @@ class CaseService:
                     joined += not done[1]
             if len(found) < batch:
                 break
-            after = found[-1].decision_id
+            after = found[-1][0]
         # Everything decided before now - overlap has committed: no need to look back further
         # (written when something moved, or every few minutes: not a write every second).
         position = max(last, _id_at(now - OVERLAP))

@@ -151,6 +151,20 @@ class SqlDecisionLedger:
         with self.engine.connect() as conn:
             return [Decision.from_dict(b) for (b,) in conn.execute(q)]
 
+    def scan_ids(
+        self, *, after: str = "", limit: int = 1000, outcome: str | None = None
+    ) -> list[tuple[str, str]]:
+        q = (
+            select(decisions.c.decision_id, decisions.c.event_id)
+            .where(decisions.c.decision_id > after)
+            .order_by(decisions.c.decision_id)
+            .limit(limit)
+        )
+        if outcome is not None:
+            q = q.where(decisions.c.outcome == outcome)
+        with self.engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(q)]
+
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
