@@ -100,6 +100,10 @@ def client(rl: Riskloop) -> Iterator[TestClient]:
 
 
 def _decide(client: TestClient, event: Mapping[str, Any], **params: Any) -> dict[str, Any]:
+    # These tests check outcomes and reasons, not timing: a stall of the shared 2-core CI
+    # machine past the default 250 ms would add DEADLINE_EXCEEDED (seen once in CI). The
+    # deadline's own tests pass theirs.
+    params.setdefault("deadline_ms", 10_000)
     r = client.post("/v1/decisions", json=event, params=params)
     assert r.status_code == 201, r.text
     body: dict[str, Any] = r.json()
@@ -374,7 +378,7 @@ def test_deadline_ms_reaches_the_pipeline(
 
     monkeypatch.setattr(rl.decisions.pipeline, "decide", spy)
     _decide(client, card_payment(), deadline_ms=7)
-    _decide(client, card_payment())
+    assert client.post("/v1/decisions", json=card_payment()).status_code == 201  # no deadline_ms
     (s1, d1), (s2, d2) = seen
     assert d1 == s1 + 7 / 1000
     assert d2 == s2 + rl.settings.decision_deadline_ms / 1000
