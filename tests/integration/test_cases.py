@@ -4,7 +4,6 @@ entity, SLA, claims that cannot collide, four-eyes, write-back that survives a c
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -244,7 +243,6 @@ def test_bad_case_input_names_the_field(rl: Riskloop) -> None:
     with pytest.raises(InvalidInput):
         rl.cases.claim(case.case_id, "  ")
     assert rl.cases.get(case.case_id).status is CaseStatus.IN_REVIEW
-    assert replace(case, version=1).version == 1
 
 
 def test_a_case_opened_by_hand_keeps_its_reason_sealed(rl: Riskloop) -> None:

@@ -195,14 +195,11 @@ class CaseService:
 
     # -- reads --------------------------------------------------------------------------------
 
-    def _get(self, case_id: str) -> Case:
+    def get(self, case_id: str) -> Case:
         case = self.store.get(case_id)
         if case is None:
             raise NotFound("case", case_id)
         return case
-
-    def get(self, case_id: str) -> Case:
-        return self._get(case_id)
 
     def search(self, **filters: Any) -> list[Case]:
         return self.store.search(**filters)
@@ -210,7 +207,7 @@ class CaseService:
     def view(self, case_id: str) -> dict[str, Any]:
         """The case page: the case, each decision with its explanation and labels, the
         entity's other cases, and the timeline with notes."""
-        case = self._get(case_id)
+        case = self.get(case_id)
         now = self.clock()
         items = []
         for event_id, decision_id, added_at in self.store.items(case_id):
@@ -307,18 +304,18 @@ class CaseService:
 
     def claim(self, case_id: str, analyst: str) -> Case:
         analyst = check_actor("analyst", analyst)
-        case = self._get(case_id)
+        case = self.get(case_id)
         return self._change(case, model.claim(case, analyst, self.clock()), analyst, "claim")
 
     def release(self, case_id: str, analyst: str) -> Case:
         analyst = check_actor("analyst", analyst)
-        case = self._get(case_id)
+        case = self.get(case_id)
         return self._change(case, model.release(case, analyst, self.clock()), analyst, "release")
 
     def assign(self, case_id: str, analyst: str | None, *, actor: str) -> Case:
         actor = check_actor("actor", actor)
         who = check_actor("analyst", analyst) if analyst is not None else None
-        case = self._get(case_id)
+        case = self.get(case_id)
         after = model.assign(case, who, self.clock())
         return self._change(case, after, actor, "assign", {"assignee": who})
 
@@ -378,7 +375,7 @@ class CaseService:
         author = check_actor("author", author)
         body = check_note(text, required=True)
         assert body is not None
-        self._get(case_id)
+        self.get(case_id)
         sealed = self.vault.seal_note(body, context=case_id)
         self.store.add_note(case_id, self.clock(), author, sealed)
 
@@ -395,7 +392,7 @@ class CaseService:
     ) -> Case:
         actor = check_actor("actor", actor)
         note = check_note(note)
-        case = self._get(case_id)
+        case = self.get(case_id)
         self._expect(case, expected_version)
         after = model.resolve(
             case, actor, resolution, action, self.four_eyes, self.clock(), typology=typology
@@ -414,7 +411,7 @@ class CaseService:
     def approve(self, case_id: str, approver: str, *, note: str | None = None) -> Case:
         approver = check_actor("approver", approver)
         note = check_note(note)
-        case = self._get(case_id)
+        case = self.get(case_id)
         after = model.approve(case, approver, self.clock())
         stored = self._change(case, after, approver, "approve", {}, note, audited=True)
         self._after_resolution(stored)
@@ -423,7 +420,7 @@ class CaseService:
     def reject(self, case_id: str, approver: str, *, note: str | None = None) -> Case:
         approver = check_actor("approver", approver)
         note = check_note(note, required=True)
-        case = self._get(case_id)
+        case = self.get(case_id)
         after = model.reject(case, approver, self.clock())
         return self._change(case, after, approver, "reject", {}, note, audited=True)
 
@@ -559,7 +556,7 @@ class CaseService:
         """A suspicious-activity-report draft from the case's facts (JSON form); the export
         is a privileged read (it holds the notes) and goes into the audit chain."""
         actor = check_actor("actor", actor)
-        draft = assemble(self, self._get(case_id), actor)
+        draft = assemble(self, self.get(case_id), actor)
         self.store.audit(AuditEntry(actor, "case.sar.export", "case", case_id, {}, self.clock()))
         return draft
 

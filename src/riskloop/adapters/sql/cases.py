@@ -262,10 +262,6 @@ class SqlCaseStore:
             found.update(r[0] for r in self._rows(q))
         return found
 
-    def case_of(self, event_id: str) -> str | None:
-        rows = self._rows(select(case_items.c.case_id).where(case_items.c.event_id == event_id))
-        return rows[0][0] if rows else None
-
     def timeline(self, case_id: str) -> list[tuple[Any, ...]]:
         """(seq, at, actor, action, detail, sealed note or None), oldest first."""
         q = select(case_log).where(case_log.c.case_id == case_id).order_by(case_log.c.seq)

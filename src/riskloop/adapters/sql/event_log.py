@@ -390,13 +390,3 @@ class SqlEventLog:
         q = select(event_log).where(where).order_by(event_log.c.seq).limit(1000)
         with self.engine.connect() as conn:
             return [_to_event(r) for r in conn.execute(q)]
-
-    def known(self, event_ids: Sequence[str]) -> set[str]:
-        """Which of ``event_ids`` are stored."""
-        found: set[str] = set()
-        ids = list(dict.fromkeys(event_ids))
-        with self.engine.connect() as conn:
-            for i in range(0, len(ids), 500):
-                q = select(event_log.c.event_id).where(event_log.c.event_id.in_(ids[i : i + 500]))
-                found.update(r[0] for r in conn.execute(q))
-        return found
