@@ -25,6 +25,8 @@ from riskloop.adapters.sql import (
     upgrade,
 )
 from riskloop.adapters.sql.cases import SqlCaseStore
+from riskloop.adapters.sql.monitoring import SqlMonitoring
+from riskloop.adapters.sql.release import SqlBacktests, SqlCanaries
 from riskloop.adapters.sql.tasks import SqlTaskStore
 from riskloop.adapters.webhook import WebhookNotifier
 from riskloop.cases.tasks import TaskService
@@ -37,12 +39,15 @@ from riskloop.rules.lists import Protector
 from riskloop.scoring import Scorer, default_scorer
 from riskloop.scoring.linear import LogisticScorer
 from riskloop.service import Ingestor
+from riskloop.service.backtest import BacktestService
+from riskloop.service.canary import CanaryService
 from riskloop.service.cases import CaseService
 from riskloop.service.catalog import CatalogService
 from riskloop.service.decisions import DecisionService
 from riskloop.service.features import FeatureService, iterate_log
 from riskloop.service.labels import LabelService
 from riskloop.service.models import ModelService, ModelSlots
+from riskloop.service.monitoring import MonitoringService
 from riskloop.training.registry import ModelRegistry, ModelVersion
 from riskloop.vault import Keyring, Vault
 from riskloop.vault.hashing import pan_token
@@ -69,6 +74,9 @@ class Riskloop:
     tasks: TaskService
     notifier: WebhookNotifier | None  # delivers task notifications; started by `serve`
     cases: CaseService
+    backtests: BacktestService
+    canaries: CanaryService
+    monitoring: MonitoringService
 
     def close(self) -> None:
         self.features.engine.close()
@@ -195,6 +203,35 @@ def build(
         tasks=tasks,
         four_eyes=settings.four_eyes_actions,
     )
+    backtests = BacktestService(
+        catalog=catalog,
+        recorded=ledger,
+        log_source=lambda: iterate_log(events),
+        feature_set=fs,
+        model=models.scorer,
+        champion=lambda event_type: slots.for_event(event_type)[0],
+        labels=labels.standing,
+        store=SqlBacktests(engine),
+    )
+    canaries = CanaryService(
+        store=SqlCanaries(engine),
+        catalog=catalog,
+        models=models,
+        decisions=ledger,
+        verdicts=labels.verdicts,
+        tasks=tasks,
+        pipeline=decisions.pipeline,
+    )
+    monitor_store = SqlMonitoring(engine)
+    monitoring = MonitoringService(
+        reports=monitor_store,
+        decisions=monitor_store,
+        events=events,
+        dead_letters=dead_letters,
+        labels=labels.standing,
+        tasks=tasks,
+        runbooks=tasks.runbooks,
+    )
     return Riskloop(
         settings=settings,
         engine=engine,
@@ -213,4 +250,7 @@ def build(
         tasks=tasks,
         notifier=notifier,
         cases=cases,
+        backtests=backtests,
+        canaries=canaries,
+        monitoring=monitoring,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
@@ -134,6 +135,33 @@ def _case_actions(raw: str) -> frozenset[str]:
     return frozenset(names)
 
 
+def _schedule(raw: str) -> tuple[tuple[str, timedelta], ...]:
+    """``NAME=INTERVAL,...`` (s, m, h, d) or ``off``; job names are checked against the
+    catalogue when the scheduler starts."""
+    from riskloop.service.schedule import parse_schedule
+
+    return parse_schedule(raw)
+
+
+def _model_name(raw: str) -> str:
+    from riskloop.errors import InvalidInput
+    from riskloop.training.registry import check_name
+
+    try:
+        return check_name(raw.strip())
+    except InvalidInput as exc:
+        raise ValueError(exc.reason) from None
+
+
+def _event_type(raw: str) -> str:
+    from riskloop.intake import EVENT_TYPES
+
+    value = raw.strip()
+    if value not in EVENT_TYPES:
+        raise ValueError(f"expected one of {', '.join(EVENT_TYPES)}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting riskloop reads, with its environment variable in ``metadata``."""
@@ -190,6 +218,27 @@ class Settings:
         default=frozenset({"close_account", "freeze_account"}),
         metadata={"env": "FOUR_EYES_ACTIONS", "parse": _case_actions},
     )
+    # Scheduled jobs in `riskloop serve` (docs/operations.md#scheduling); `off` for none.
+    schedule: tuple[tuple[str, timedelta], ...] = field(
+        default=(
+            ("labels-resolve", timedelta(minutes=15)),
+            ("drift", timedelta(hours=1)),
+            ("performance", timedelta(days=1)),
+            ("freshness", timedelta(minutes=15)),
+        ),
+        metadata={"env": "SCHEDULE", "parse": _schedule},
+    )
+    # The `train` job retrains this model for this event type (both, or neither).
+    retrain_model: str | None = field(
+        default=None, metadata={"env": "RETRAIN_MODEL", "parse": _model_name}
+    )
+    retrain_event_type: str | None = field(
+        default=None, metadata={"env": "RETRAIN_EVENT_TYPE", "parse": _event_type}
+    )
+    # How often a server judges running canaries against their guardrails (seconds).
+    canary_check_seconds: int = field(
+        default=10, metadata={"env": "CANARY_CHECK_SECONDS", "parse": _int_between(1, 3600)}
+    )
 
     def __post_init__(self) -> None:
         # Paths that default to the data directory are filled in here so that one setting
@@ -199,6 +248,13 @@ class Settings:
             object.__setattr__(self, "database_url", Secret(url))
         if self.keyring_path == Path(""):
             object.__setattr__(self, "keyring_path", self.data_dir / "keyring.json")
+        if (self.retrain_model is None) != (self.retrain_event_type is None):
+            missing, given = ("RETRAIN_EVENT_TYPE", "RETRAIN_MODEL")
+            if self.retrain_model is None:
+                missing, given = given, missing
+            raise ConfigError(
+                PREFIX + missing, f"required with {PREFIX}{given} (the train job needs both)"
+            )
 
     @property
     def is_sqlite(self) -> bool:

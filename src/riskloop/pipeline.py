@@ -4,6 +4,7 @@
     model   -> the champion's score and the features that drove it (skipped past the deadline)
     rules   -> every rule of the active policy, on one shared CEL activation
     policy  -> hits + score -> outcome and ordered reasons; shadow policies beside it
+    canary  -> for the share of entities a canary takes, its model and/or policy instead
     shadow  -> the challenger model's score, recorded beside it (never changes the outcome)
     record  -> the decision, with versions, feature snapshot and per-stage latency
 
@@ -20,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from riskloop.domain.events import StoredEvent
 from riskloop.ledger.records import (
@@ -61,6 +62,22 @@ class Playbook:
     lists: ListIndex
 
 
+class Route(Protocol):
+    """A canary: for the events it takes (a stable share of entities), its scorer and/or
+    policy plan decide instead of the champion and the active policy."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def scorer(self) -> Scorer | None: ...
+
+    @property
+    def plan(self) -> PolicyPlan | None: ...
+
+    def takes(self, event_id: str, data: Mapping[str, Any]) -> bool: ...
+
+
 def _us(since: float) -> int:
     return int((time.perf_counter() - since) * 1e6)
 
@@ -78,6 +95,7 @@ class Pipeline:
         self.top_k = top_k
         self.clock = clock
         self.stats: Counter[str] = Counter()
+        self.routes: Mapping[str, Route] = {}  # event type -> its canary; swapped whole
 
     def _score(
         self,
@@ -131,13 +149,19 @@ class Pipeline:
         memberships = playbook.lists.memberships(data, now)
         latency_us["lists"] = _us(t)
 
+        route = self.routes.get(event_type)
+        if route is not None and not route.takes(stored.event_id, data):
+            route = None
+
         t = time.perf_counter()
         champion, challenger = self.models.for_event(event_type)
+        if route is not None and route.scorer is not None:
+            champion = route.scorer
         score = self._score(champion, features, deadline, fallbacks)
         latency_us["model"] = _us(t)
 
         t = time.perf_counter()
-        plan = playbook.active.get(event_type)
+        plan = route.plan if route is not None and route.plan else playbook.active.get(event_type)
         shadows = playbook.shadows.get(event_type, ())
         activation = Activation(
             playbook.vocabularies[event_type],
@@ -225,4 +249,5 @@ class Pipeline:
             fallbacks=tuple(dict.fromkeys(fallbacks)),
             latency_us=dict(latency_us),
             challenger=challenged,
+            canary=route.name if route is not None else None,
         )

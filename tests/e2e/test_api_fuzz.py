@@ -138,6 +138,20 @@ OPERATIONS = [
     ("GET", "/v1/tasks/{task_id}"),
     ("PATCH", "/v1/tasks/{task_id}"),
     ("POST", "/v1/tasks/alertmanager"),
+    ("POST", "/v1/backtests"),
+    ("GET", "/v1/backtests"),
+    ("GET", "/v1/backtests/{backtest_id}"),
+    ("GET", "/v1/backtests/{backtest_id}/plot.png"),
+    ("GET", "/v1/shadow"),
+    ("POST", "/v1/canaries"),
+    ("GET", "/v1/canaries"),
+    ("POST", "/v1/canaries/check"),
+    ("GET", "/v1/canaries/{canary_id}"),
+    ("POST", "/v1/canaries/{canary_id}/stop"),
+    ("POST", "/v1/monitoring/drift"),
+    ("POST", "/v1/monitoring/performance"),
+    ("POST", "/v1/monitoring/freshness"),
+    ("GET", "/v1/monitoring/reports"),
 ]
 
 

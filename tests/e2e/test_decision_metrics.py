@@ -13,6 +13,7 @@ from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
 from riskloop.scoring.port import FeatureValue, FixedScorer, Score
 from tests.support.factories import card_payment
+from tests.support.metrics import value
 
 
 class BrokenModel:
@@ -24,10 +25,7 @@ class BrokenModel:
 
 
 def _metric(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.rsplit(" ", 1)[0] == name:
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return value(text, name)  # summed over labels not named (policy, event type...)
 
 
 def test_a_failing_model_falls_back_and_is_counted(rl: Riskloop) -> None:

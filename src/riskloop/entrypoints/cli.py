@@ -19,10 +19,13 @@ from riskloop.entrypoints.cli_cases import cases_app
 from riskloop.entrypoints.cli_catalog import audit_app, lists_app, policies_app, rules_app
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
 from riskloop.entrypoints.cli_features import features_app
+from riskloop.entrypoints.cli_jobs import jobs_app
 from riskloop.entrypoints.cli_labels import labels_app
 from riskloop.entrypoints.cli_models import models_app, score_command, train_command
+from riskloop.entrypoints.cli_monitor import monitor_app
+from riskloop.entrypoints.cli_release import backtest, canary_app, shadow
 from riskloop.entrypoints.cli_tasks import tasks_app
-from riskloop.errors import InvalidEvent, RiskloopError
+from riskloop.errors import ConfigError, InvalidEvent, RiskloopError
 from riskloop.intake import CONTRACTS, json_schema
 from riskloop.intake.mapping import ColumnMapping
 from riskloop.service import BatchProgress
@@ -39,6 +42,9 @@ keys_app = typer.Typer(no_args_is_help=True, help="Vault keys: rotate, list, ret
 db_app = typer.Typer(no_args_is_help=True, help="The record database.")
 dead_app = typer.Typer(no_args_is_help=True, help="Records rejected from files and streams.")
 app.add_typer(import_app, name="import")
+app.add_typer(canary_app, name="canary")
+app.command("backtest")(backtest)
+app.command("shadow")(shadow)
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
@@ -52,6 +58,8 @@ app.add_typer(models_app, name="models")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(labels_app, name="labels")
 app.add_typer(cases_app, name="cases")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(monitor_app, name="monitor")
 app.command("train")(train_command)
 app.command("score")(score_command)
 
@@ -74,12 +82,18 @@ def serve(
 
     rl = app_or_exit(rebuild_features=True)
     s = rl.settings
+    try:
+        web = create_app(rl)
+    except ConfigError as exc:  # e.g. RISKLOOP_SCHEDULE naming a job this process lacks
+        rl.close()
+        err.print(f"[red]invalid setting[/red] {exc.variable}: {exc.reason}")
+        raise typer.Exit(2) from None
     err.print(
         f"riskloop {__version__} on http://{host or s.host}:{port or s.port} (data: {s.data_dir})"
     )
     try:
         uvicorn.run(
-            create_app(rl),
+            web,
             host=host or s.host,
             port=port or s.port,
             log_config=None,

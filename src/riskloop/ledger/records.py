@@ -114,6 +114,7 @@ class Decision:
     fallbacks: tuple[str, ...] = ()
     latency_us: dict[str, int] = field(default_factory=dict)
     challenger: ChallengerScore | None = None
+    canary: str | None = None  # the canary whose candidate decided this event
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -137,6 +138,7 @@ class Decision:
             "fallbacks": list(self.fallbacks),
             "latency_us": self.latency_us,
             "challenger": self.challenger.as_dict() if self.challenger else None,
+            "canary": self.canary,
         }
 
     @classmethod
@@ -165,4 +167,5 @@ class Decision:
             fallbacks=tuple(d["fallbacks"]),
             latency_us=dict(d["latency_us"]),
             challenger=ChallengerScore.from_dict(d["challenger"]) if d.get("challenger") else None,
+            canary=d.get("canary"),
         )

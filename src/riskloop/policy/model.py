@@ -64,6 +64,11 @@ class Policy:
     def with_(self, **changes: Any) -> Policy:
         return replace(self, **changes)
 
+    def as_doc(self) -> dict[str, Any]:
+        """The document that saves this policy again (no version, status or authorship)."""
+        d = self.as_dict()
+        return {k: d[k] for k in _DOC_KEYS}
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -82,6 +87,15 @@ class Policy:
 
 
 _ID = re.compile(r"^[a-z][a-z0-9_\-]{0,63}$")
+_DOC_KEYS = (
+    "id",
+    "event_types",
+    "rules",
+    "thresholds",
+    "mode",
+    "allow_overrides_block",
+    "description",
+)
 _FIELDS = frozenset(
     {
         "id",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -265,9 +265,13 @@ class ListIndex:
                         return True
         return False
 
-    def memberships(self, data: Mapping[str, Any], now: datetime) -> dict[str, bool]:
-        """``{list name: does this event match it}`` for every list."""
+    def memberships(
+        self, data: Mapping[str, Any], now: datetime, only: Collection[str] | None = None
+    ) -> dict[str, bool]:
+        """``{list name: does this event match it}`` for every list (or those in ``only``)."""
         out: dict[str, bool] = {}
         for name, d in self.lists.items():
+            if only is not None and name not in only:
+                continue
             out[name] = any(self.contains(name, _at(data, f), now) for f in d.fields)
         return out

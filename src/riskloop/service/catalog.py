@@ -94,11 +94,70 @@ class CatalogService:
             return self._playbook
 
     def _build(self, seq: int) -> Playbook:
+        return self._assemble(seq, self.store.rules(), self.store.policies())
+
+    def candidate(
+        self, *, rules: Sequence[Any] = (), policies: Sequence[Any] = ()
+    ) -> tuple[Playbook, frozenset[str]]:
+        """The playbook as it would be with ``rules`` and ``policies`` (documents, or saved
+        :class:`Policy` versions) in force, nothing saved: what a backtest or a canary runs.
+        A candidate policy is taken as active for its event types. Returns the playbook and
+        the ids of the rules that differ from the catalogue (their recorded hits are stale)."""
+        docs = [p for p in policies if not isinstance(p, Policy)]  # saved ones were checked
+        errors = PlaybookLoader(self).check({"rules": list(rules), "policies": docs})
+        if errors:
+            raise InvalidInput(errors)
+        current = {r.id: r for r in self.store.rules()}
+        changed: set[str] = set()
+        for doc in rules:
+            rule = rule_from_dict(doc, known_types=EVENT_TYPES)
+            before = current.get(rule.id)
+            if before is not None and _same_rule(before, rule):
+                continue
+            changed.add(rule.id)
+            current[rule.id] = replace(rule, version=(before.version + 1) if before else 1)
+        every = self.store.policies()
+        chosen = [
+            p
+            if isinstance(p, Policy)
+            else policy_from_dict(
+                {**p, "author": p.get("author") or "candidate"}, known_types=EVENT_TYPES
+            )
+            for p in policies
+        ]
+        missing = [
+            FieldError(f"policies[{i}].rules", f"unknown rule {r!r}")
+            for i, p in enumerate(chosen)
+            for r in p.rules or ()
+            if r not in current
+        ]
+        if missing:
+            raise InvalidInput(missing)
+        covered = {t for p in chosen for t in p.event_types}
+        kept = [
+            p
+            for p in every
+            if p.id not in {c.id for c in chosen}
+            and not (p.status is PolicyStatus.ACTIVE and covered & set(p.event_types))
+        ]
+        latest: dict[str, int] = {}
+        for p in every:
+            latest[p.id] = max(latest.get(p.id, 0), p.version)
+        fresh = [  # a document is the next version of its policy; a saved version keeps its own
+            c.with_(status=PolicyStatus.ACTIVE)
+            if isinstance(given, Policy)
+            else c.with_(status=PolicyStatus.ACTIVE, version=latest.get(c.id, 0) + 1)
+            for c, given in zip(chosen, policies, strict=True)
+        ]
+        playbook = self._assemble(-1, list(current.values()), [*kept, *fresh])
+        return playbook, frozenset(changed)
+
+    def _assemble(self, seq: int, rules: Sequence[Rule], policies: Sequence[Policy]) -> Playbook:
         defs = self.store.lists()
         index = ListIndex(defs, self.store.entries())
         vocabularies = self.vocabularies([d.name for d in defs])
         compiled: dict[str, CompiledRule] = {}
-        for rule in self.store.rules():
+        for rule in rules:
             if rule.status is Status.DISABLED:
                 continue
             try:
@@ -108,7 +167,7 @@ class CatalogService:
                 log.error("rule %s@%d no longer compiles, skipped: %s", rule.id, rule.version, exc)
         active: dict[str, PolicyPlan] = {}
         shadows: dict[str, list[PolicyPlan]] = {}
-        for policy in self.store.policies():
+        for policy in policies:
             if policy.status is PolicyStatus.RETIRED:
                 continue
             for t in policy.event_types:

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskloop.domain.events import AppendStatus
-from riskloop.errors import ConflictError, RiskloopError
+from riskloop.errors import ConflictError, InvalidInput, RiskloopError
 from riskloop.ledger.ports import DecisionLedger
 from riskloop.ledger.records import Decision
 from riskloop.pipeline import Pipeline
 from riskloop.service.catalog import CatalogService
 from riskloop.service.features import FeatureService
 from riskloop.service.ingest import CONFLICT_REASON, Ingestor
+from riskloop.service.observe import DecisionMetrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class DecisionService:
         pipeline: Pipeline,
         ledger: DecisionLedger,
         deadline_ms: int = 250,
+        metrics: DecisionMetrics | None = None,
     ) -> None:
         self.ingestor = ingestor
         self.features = features
@@ -50,8 +52,18 @@ class DecisionService:
         self.pipeline = pipeline
         self.ledger = ledger
         self.deadline_ms = deadline_ms
+        self.metrics = metrics or DecisionMetrics()
 
     def decide(self, payload: object, *, deadline_ms: int | None = None) -> Decided:
+        try:
+            return self._decide(payload, deadline_ms)
+        except (InvalidInput, ConflictError):
+            raise  # the caller's mistake, answered 4xx: not an error of the decision path
+        except Exception as exc:
+            self.metrics.error(type(exc).__name__)
+            raise
+
+    def _decide(self, payload: object, deadline_ms: int | None) -> Decided:
         started = time.perf_counter()
         deadline = started + (deadline_ms or self.deadline_ms) / 1000
         latency: dict[str, int] = {}
@@ -88,6 +100,8 @@ class DecisionService:
         recorded = self.ledger.record(decision)
         latency["record"] = int((time.perf_counter() - t) * 1e6)
         latency["total"] = int((time.perf_counter() - started) * 1e6)
+        if recorded is decision:  # not another process's decision of the same event
+            self.metrics.observe(recorded, latency)
         return Decided(recorded, recorded is not decision, latency)
 
     def _preview(self, stored: Any) -> Mapping[str, Any] | None:

@@ -49,7 +49,7 @@ class ReplayStats:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Replays build millions of small, acyclic objects (history rows); the cyclic garbage
     collector would walk them again and again for nothing (a quarter of a backfill's time)."""
     was_enabled = gc.isenabled()
@@ -133,7 +133,7 @@ class FeatureService:
 
     def rebuild(self) -> ReplayStats:
         """Replay the whole log into fresh state (start-up; after a Redis reset)."""
-        with self.lock, _gc_paused():
+        with self.lock, gc_paused():
             stats = ReplayStats()
             self.applied_seq = 0
             for stored in iterate_log(self.events):
@@ -200,7 +200,7 @@ class FeatureService:
                 rows.clear()
 
         try:
-            with _gc_paused():
+            with gc_paused():
                 stats = fresh.replay(iterate_log(self.events), collect)
             if rows:
                 sink.write(rows)

@@ -54,6 +54,10 @@ class LabelIndex(Protocol):
 
     def counts(self) -> dict[str, Any]: ...
 
+    def standing(self) -> dict[str, bool]:
+        """Each labelled event's standing verdict (True: fraud), by precedence."""
+        ...
+
 
 class PaymentWindow(Protocol):
     def card_payments(self, token: str, start: datetime, end: datetime) -> list[StoredEvent]:
@@ -263,6 +267,25 @@ class LabelService:
 
     def labels(self, **filters: Any) -> list[LabelEntry]:
         return self.index.entries(**filters)
+
+    def standing(self) -> dict[str, bool]:
+        """Each labelled event's verdict as known now, the index brought up to date first."""
+        self.index.sync()
+        return self.index.standing()
+
+    def verdicts(self, event_ids: Sequence[str]) -> dict[str, bool]:
+        """The standing verdict (True: fraud) of those of ``event_ids`` that have one."""
+        entries: dict[str, list[LabelEntry]] = {}
+        ids = list(dict.fromkeys(event_ids))
+        for i in range(0, len(ids), 500):
+            for e in self.index.for_events(ids[i : i + 500]):
+                entries.setdefault(e.target_event_id or "", []).append(e)
+        out = {}
+        for event_id, found in entries.items():
+            standing = effective(found)
+            if standing is not None and standing.fraud is not None:
+                out[event_id] = standing.fraud
+        return out
 
     def for_event(self, event_id: str) -> dict[str, Any]:
         """An event's labels in arrival order, and the one that stands."""

@@ -206,6 +206,23 @@ class ModelService:
         ]
         return shadow_report(rows, labels, review_rate=review_rate)
 
+    def scorer(self, ref: str) -> tuple[Scorer, str]:
+        """A registered version (``name@version``) as a scorer, and the event type it scores
+        (backtests and canaries); ``NotFound`` or ``ValueError`` if it cannot serve."""
+        name, _, number = ref.partition("@")
+        if not number.isdigit():
+            raise ValueError(f"{ref!r} is not name@version")
+        version = self.registry.version(name, int(number))
+        return self.slots.load(version, self.registry.artifact(version)), version.event_type
+
+    def champion_of(self, event_type: str) -> str | None:
+        champion, _ = self.slots.for_event(event_type)
+        return champion.version if champion is not None else None
+
+    def promote_ref(self, ref: str, *, author: str, reason: str) -> None:
+        name, _, number = ref.partition("@")
+        self.promote(name, int(number), alias="champion", author=author, reason=reason)
+
     def card(self, name: str, version: int, fmt: str) -> bytes:
         return self.registry.file(self.registry.version(name, version), f"card.{fmt}")
 

@@ -27,8 +27,21 @@ def psi(expected: np.ndarray, actual: np.ndarray, bins: int = 10) -> float:
     inner = edges[1:-1]
     e = np.bincount(np.searchsorted(inner, expected, side="right"), minlength=len(edges) - 1)
     a = np.bincount(np.searchsorted(inner, actual, side="right"), minlength=len(edges) - 1)
-    pe = np.maximum(e / max(1, len(expected)), 1e-4)
-    pa = np.maximum(a / max(1, len(actual)), 1e-4)
+    return psi_of_counts(e, a)
+
+
+def psi_of_counts(
+    expected: Sequence[int] | np.ndarray, actual: Sequence[int] | np.ndarray
+) -> float:
+    """PSI of two histograms over the same bins (a floor of 1e-4 per bin keeps empty bins
+    finite).
+
+    >>> psi_of_counts([50, 50], [50, 50]), psi_of_counts([90, 10], [10, 90]) > 0.25
+    (0.0, True)
+    """
+    e, a = np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)
+    pe = np.maximum(e / max(1.0, e.sum()), 1e-4)
+    pa = np.maximum(a / max(1.0, a.sum()), 1e-4)
     return round(float(np.sum((pa - pe) * np.log(pa / pe))), 6)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Row, func, select
@@ -61,3 +62,19 @@ class SqlDeadLetters:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(dead_letters)).scalar_one())
+
+    def counts_by_source(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Dead letters received in ``[start, end)`` per source, the line number dropped
+        (a letter's source is ``<source>:<line>``: ``file:a.csv:17`` counts for
+        ``file:a.csv``)."""
+        source = func.rtrim(func.rtrim(dead_letters.c.source, "0123456789"), ":")
+        q = (
+            select(source, func.count())
+            .where((dead_letters.c.received_at >= start) & (dead_letters.c.received_at < end))
+            .group_by(source)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return {r[0]: int(r[1]) for r in conn.execute(q)}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"dead-letter read failed: {type(exc).__name__}") from exc

@@ -390,3 +390,40 @@ class SqlEventLog:
         q = select(event_log).where(where).order_by(event_log.c.seq).limit(1000)
         with self.engine.connect() as conn:
             return [_to_event(r) for r in conn.execute(q)]
+
+    # -- aggregates for monitoring (one query each) ------------------------------------------
+
+    def _grouped(self, q: Any) -> dict[str, Any]:
+        try:
+            with self.engine.connect() as conn:
+                return {r[0]: r[1] for r in conn.execute(q)}
+        except SQLAlchemyError as exc:
+            raise StorageError(f"event log read failed: {type(exc).__name__}") from exc
+
+    def last_event_times(self, before: datetime) -> dict[str, datetime]:
+        """Per event type, the latest ``occurred_at`` before ``before``."""
+        q = (
+            select(event_log.c.event_type, func.max(event_log.c.occurred_at))
+            .where(event_log.c.occurred_at < before)
+            .group_by(event_log.c.event_type)
+        )
+        return self._grouped(q)
+
+    def counts_by_type(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Events per type that occurred in ``[start, end)``."""
+        q = (
+            select(event_log.c.event_type, func.count())
+            .where((event_log.c.occurred_at >= start) & (event_log.c.occurred_at < end))
+            .group_by(event_log.c.event_type)
+        )
+        return {k: int(v) for k, v in self._grouped(q).items()}
+
+    def counts_by_source(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Events per source stored in ``[start, end)`` (by ``ingested_at``, which is not
+        indexed: this reads the log, once per check)."""
+        q = (
+            select(event_log.c.source, func.count())
+            .where((event_log.c.ingested_at >= start) & (event_log.c.ingested_at < end))
+            .group_by(event_log.c.source)
+        )
+        return {k: int(v) for k, v in self._grouped(q).items()}

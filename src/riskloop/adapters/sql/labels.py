@@ -133,6 +133,26 @@ class SqlLabelIndex:
         with self.engine.connect() as conn:
             return [_entry(r) for r in conn.execute(q)]
 
+    def standing(self) -> dict[str, bool]:
+        """Every labelled event's standing verdict as known now (``domain.labels.effective``
+        over the whole index in one pass): what backtests and monitoring count fraud by."""
+        q = (
+            select(labels.c.target_event_id, labels.c.fraud, labels.c.tier)
+            .where(
+                labels.c.target_event_id.is_not(None)
+                & labels.c.fraud.is_not(None)
+                & (labels.c.status != "informational")
+            )
+            .order_by(labels.c.seq)
+        )
+        best: dict[str, tuple[int, bool]] = {}
+        with self.engine.connect() as conn:
+            for event_id, fraud, tier in conn.execute(q):
+                held = best.get(event_id)
+                if held is None or tier >= held[0]:
+                    best[event_id] = (tier, bool(fraud))
+        return {event_id: fraud for event_id, (_, fraud) in best.items()}
+
     def counts(self) -> dict[str, Any]:
         with self.engine.connect() as conn:
             by_kind = {

@@ -334,3 +334,71 @@ task_notifications = Table(
     Column("last_error", Text, nullable=True),
     Index("ix_task_notifications_pending", "delivered_at", "next_attempt_at"),
 )
+
+# -- safe change and monitoring (migration 0006) ---------------------------------------------
+
+# A backtest: the candidate it replayed, its report when done (kept for the audit of a change).
+backtests = Table(
+    "backtests",
+    metadata,
+    Column("backtest_id", String(48), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # running, done, failed
+    Column("spec", Json, nullable=False),
+    Column("report", Json, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("finished_at", UtcDateTime, nullable=True),
+    Index("ix_backtests_created", "created_at"),
+)
+
+# A canary: a candidate model or policy serving a share of one event type's traffic.
+canaries = Table(
+    "canaries",
+    metadata,
+    Column("canary_id", String(48), primary_key=True),
+    Column("kind", String(16), nullable=False),  # model, policy
+    Column("target", String(64), nullable=False),  # the model name or policy id
+    Column("event_type", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # running, promoted, rolled_back, stopped
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", Json, nullable=False),
+    # One running canary per event type: two would split the same traffic twice.
+    Index(
+        "ux_canaries_running",
+        "event_type",
+        unique=True,
+        sqlite_where=text("status = 'running'"),
+        postgresql_where=text("status = 'running'"),
+    ),
+)
+
+# Drift, performance and freshness reports, newest read by /metrics and the dashboard.
+monitor_reports = Table(
+    "monitor_reports",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # drift, performance, freshness
+    Column("scope", String(64), nullable=False),  # the event type, or "" for all
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("status", String(8), nullable=False),  # ok, warn, alert
+    Column("body", Json, nullable=False),
+    Index("ix_monitor_reports_kind", "kind", "scope", "created_at"),
+)
+
+# The embedded scheduler: when each job is next due, and a lease so one process runs it.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("next_due_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(100), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Column("last_started_at", UtcDateTime, nullable=True),
+    Column("last_finished_at", UtcDateTime, nullable=True),
+    Column("last_status", String(16), nullable=True),  # ok, failed
+    Column("last_error", Text, nullable=True),
+    Column("runs", Integer, nullable=False),
+)

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from riskloop.adapters.sql.catalog import SqlAuditLog
@@ -252,7 +252,24 @@ class SqlTaskStore:
         q = q.order_by(no_due_last, tasks.c.due_at, tasks.c.id).limit(limit).offset(offset)
         return [_task(r) for r in self._read(q)]
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Open and in-progress tasks: kind -> status -> how many (one aggregate)."""
+        q = (
+            select(tasks.c.kind, tasks.c.status, func.count())
+            .where(tasks.c.status.in_(_ACTIVE))
+            .group_by(tasks.c.kind, tasks.c.status)
+        )
+        out: dict[str, dict[str, int]] = {}
+        for kind, status, n in self._read(q):
+            out.setdefault(kind, {})[status] = int(n)
+        return out
+
     # -- the notification outbox -----------------------------------------------------------
+
+    def outbox_backlog(self) -> int:
+        """Notifications not delivered yet, those given up on included (one aggregate)."""
+        q = select(func.count()).where(task_notifications.c.delivered_at.is_(None))
+        return int(self._read(q)[0][0])
 
     def claim_due(
         self, now: datetime, lease_until: datetime, max_attempts: int, limit: int

@@ -26,11 +26,14 @@ from riskloop.entrypoints.http import (
     label_routes,
     metrics,
     model_routes,
+    monitor_routes,
+    release_routes,
     task_routes,
 )
 from riskloop.entrypoints.http.body import TooLarge, json_body
 from riskloop.entrypoints.http.errors import error_response, install
 from riskloop.entrypoints.http.responses import Json
+from riskloop.entrypoints.jobs import embedded_scheduler
 from riskloop.errors import FieldError, InvalidEvent, NotFound, RiskloopError
 from riskloop.intake import CONTRACTS, EVENT_TYPES, json_schema, latest
 
@@ -62,17 +65,28 @@ def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
             if rounds % 30 == 1:  # labels stored as plain events, or cut off by a crash
                 rl.labels.sync()
             rl.cases.sync()  # review decisions open cases within a second
+            rl.canaries.refresh()  # every process routes the same share to a canary
+            if rounds % max(1, round(rl.settings.canary_check_seconds / every_s)) == 0:
+                for found in rl.canaries.check():  # guardrails: roll back, advance, promote
+                    if found.get("action") in {"rollback", "advance", "promote"}:
+                        log.warning("canary %s: %s", found["canary_id"], found["action"])
             if rl.models.slots.refresh():
                 log.info("models now serving: %s", rl.models.slots.serving())
         except Exception:  # keep following; the next round retries
             log.exception("catching up with other processes failed")
 
 
-def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
+def create_app(
+    rl: Riskloop, *, follow_every_s: float = 1.0, schedule_every_s: float = 5.0
+) -> FastAPI:
+    # Built here, not at start-up, so a bad RISKLOOP_SCHEDULE stops `serve` before it listens.
+    scheduler = embedded_scheduler(rl, every_s=schedule_every_s)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        try:  # load the serving models before the first request, not during it
+        try:  # load the serving models and canaries before the first request
             await run_in_threadpool(rl.models.slots.refresh)
+            await run_in_threadpool(rl.canaries.refresh)
         except RiskloopError as exc:
             log.error("serving models not loaded yet: %s", exc)
         stop = threading.Event()
@@ -85,9 +99,13 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
         follower.start()
         if rl.notifier is not None:  # task notifications to the webhook
             rl.notifier.start()
+        if scheduler is not None:  # RISKLOOP_SCHEDULE's jobs
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             if rl.notifier is not None:
                 rl.notifier.stop()
             stop.set()
@@ -214,6 +232,8 @@ def create_app(rl: Riskloop, *, follow_every_s: float = 1.0) -> FastAPI:
     app.include_router(task_routes.router(rl))
     app.include_router(label_routes.router(rl))
     app.include_router(case_routes.router(rl))
+    app.include_router(release_routes.router(rl))
+    app.include_router(monitor_routes.router(rl))
     app.include_router(metrics.router(rl))
 
     @app.get("/healthz", tags=["health"])

@@ -1,0 +1,1 @@
+"""Safe change: backtests, shadow reports, canaries with guardrails and rollback."""
