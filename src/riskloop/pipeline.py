@@ -1,10 +1,10 @@
 """The story of one decision, once the event is stored and its features computed:
 
     lists   -> which block / allow / watch lists the event matches
+    canary  -> for the share of entities a canary takes, its model and/or policy below
     model   -> the champion's score and the features that drove it (skipped past the deadline)
     rules   -> every rule of the active policy, on one shared CEL activation
     policy  -> hits + score -> outcome and ordered reasons; shadow policies beside it
-    canary  -> for the share of entities a canary takes, its model and/or policy instead
     shadow  -> the challenger model's score, recorded beside it (never changes the outcome)
     record  -> the decision, with versions, feature snapshot and per-stage latency
 

@@ -254,6 +254,14 @@ def test_shadow_policy_compared_on_live_traffic(rl: Riskloop) -> None:
         assert strict["candidate"]["fraud"]["caught"] == 1
         assert strict["baseline"]["fraud"]["caught"] == 0
         assert [(r["rule"], r["hits"]) for r in strict["rules"]] == [("tiny", 5)]
+        (tiny,) = report["rules"]  # every decision that evaluated it, with or without policy
+        assert (tiny["rule"], tiny["evaluated"], tiny["hits"], tiny["fraud_hits"]) == (
+            "tiny",
+            30,
+            5,
+            0,
+        )
+        assert report["fraud"] == 1
         assert client.get("/v1/shadow?since=2026-01-01T00:00").status_code == 422
 
 

@@ -135,7 +135,7 @@ def shadow(
     event_type: Annotated[str | None, typer.Option()] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Shadow policies against production on the recorded decisions."""
+    """Shadow policies against production, and shadow rules, on the recorded decisions."""
     now = datetime.now(UTC)
     rl = app_or_exit()
     try:
@@ -147,11 +147,32 @@ def shadow(
     if as_json:
         out.print_json(json.dumps(report))
         return
-    if not report["policies"]:
-        out.print("no shadow policy ran in the window")
+    if not report["policies"] and not report["rules"]:
+        out.print("no shadow policy or rule ran in the window")
     for name, r in report["policies"].items():
         out.print(f"[bold]{name}[/bold] on {r['events']:,} decisions")
         out.print(_summary(r))
+    if report["rules"]:
+        table = Table(
+            "shadow rule",
+            "evaluated",
+            "hits",
+            "fraud hits",
+            "precision",
+            "recall",
+            "fraud production approved",
+        )
+        for r in report["rules"]:
+            table.add_row(
+                r["rule"],
+                str(r["evaluated"]),
+                str(r["hits"]),
+                str(r["fraud_hits"]),
+                "-" if r["precision"] is None else f"{r['precision']:.1%}",
+                "-" if r["recall"] is None else f"{r['recall']:.1%}",
+                str(r["fraud_production_approved"]),
+            )
+        out.print(table)
 
 
 def _canary_table(rows: list[dict[str, Any]]) -> Table:

@@ -167,22 +167,57 @@ class Comparison:
         }
 
 
-def shadow_policies(
+def shadow_report(
     rows: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], labels: Mapping[str, bool]
-) -> dict[str, dict[str, Any]]:
-    """Each shadow policy version against production on the live decisions that ran it
-    (``rows``: decision record and event data, as dicts): the same report as a backtest,
-    with the shadow policy as the candidate. Rule figures are those of the rules in shadow
-    status, whose hits every decision records."""
-    found: dict[str, Comparison] = {}
+) -> dict[str, Any]:
+    """What the shadow versions did on live traffic (``rows``: decision record and event
+    data, as dicts).
+
+    ``policies``: each shadow policy version against production on the decisions that ran
+    it, in the backtest's shape. ``rules``: each rule in shadow status, on every decision
+    that evaluated it — hits, fraud hits, precision, recall against all labelled fraud of
+    the window, and the fraud it hit that production approved (what it would add)."""
+    policies: dict[str, Comparison] = {}
+    rules: Counter[str] = Counter()
+    fraud_hits: Counter[str] = Counter()
+    added: Counter[str] = Counter()
+    added_amount: defaultdict[str, float] = defaultdict(float)
+    evaluated: Counter[str] = Counter()
+    fraud = 0
     for d, data in rows:
-        if not d["shadow"]:
-            continue
         value = data.get("amount")
         amount = float(value) if isinstance(value, int | float) else 0.0
-        hits = tuple(r["id"] for r in d["rules"] if r["status"] == "shadow" and r["hit"])
+        is_fraud = labels.get(d["event_id"]) is True
+        fraud += is_fraud
+        shadow_rules = [r for r in d["rules"] if r["status"] == "shadow"]
+        hits = tuple(r["id"] for r in shadow_rules if r["hit"])
+        for r in shadow_rules:
+            evaluated[r["id"]] += 1
+        for rule in hits:
+            rules[rule] += 1
+            if is_fraud:
+                fraud_hits[rule] += 1
+                if d["outcome"] == "approve":
+                    added[rule] += 1
+                    added_amount[rule] += amount
         for s in d["shadow"]:
-            found.setdefault(s["policy"], Comparison()).add(
+            policies.setdefault(s["policy"], Comparison()).add(
                 amount, labels.get(d["event_id"]), d["outcome"], s["outcome"], hits
             )
-    return {policy: c.report() for policy, c in sorted(found.items())}
+    return {
+        "policies": {policy: c.report() for policy, c in sorted(policies.items())},
+        "rules": [
+            {
+                "rule": rule,
+                "evaluated": n,
+                "hits": rules[rule],
+                "fraud_hits": fraud_hits[rule],
+                "precision": _ratio(fraud_hits[rule], rules[rule]),
+                "recall": _ratio(fraud_hits[rule], fraud),
+                "fraud_production_approved": added[rule],
+                "fraud_production_approved_amount": round(added_amount[rule], 2),
+            }
+            for rule, n in sorted(evaluated.items())
+        ],
+        "fraud": fraud,
+    }

@@ -23,7 +23,7 @@ from riskloop.features import FeatureSet
 from riskloop.intake.registry import EVENT_TYPES
 from riskloop.policy.model import Policy
 from riskloop.release.backtest import Candidate, Replayed, from_decisions, from_log
-from riskloop.release.compare import Comparison, shadow_policies
+from riskloop.release.compare import Comparison, shadow_report
 from riskloop.release.ports import BacktestStore
 from riskloop.rules.model import rule_from_dict
 from riskloop.scoring.port import Scorer
@@ -312,12 +312,13 @@ class BacktestService:
     def shadow(
         self, since: datetime, until: datetime, event_type: str | None = None
     ) -> dict[str, Any]:
-        """Shadow policies against production on the decisions recorded in the window."""
+        """Shadow policies against production, and shadow rules, on the decisions recorded
+        in the window."""
         types = [event_type] if event_type else list(EVENT_TYPES)
         window = BacktestSpec(since, until, event_type, (), (), None, None, "decisions", "")
         return {
             "window": {"since": since.isoformat(), "until": until.isoformat()},
-            "policies": shadow_policies(self._rows(window, types), self.labels()),
+            **shadow_report(self._rows(window, types), self.labels()),
         }
 
     def get(self, backtest_id: str) -> dict[str, Any]:

@@ -127,7 +127,8 @@ def router(rl: Riskloop) -> APIRouter:
     ) -> dict[str, Any]:
         """Shadow policies against production on the recorded decisions of the window
         (default: the last 7 days): outcome changes, fraud caught, good customers declined,
-        review load and the shadow rules' precision, by the labels known now."""
+        review load; and each shadow rule's hits, precision, recall and the fraud it hit
+        that production approved — by the labels known now."""
         now = datetime.now(UTC)
         until = _aware(until, "until") or now
         since = _aware(since, "since") or until - timedelta(days=7)
