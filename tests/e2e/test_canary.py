@@ -272,3 +272,44 @@ def test_a_policy_canary_from_the_cli_is_rolled_back_by_a_cli_check(
         cli, ["canary", "stop", canary.canary_id, "--reason", "x", "--author", "ana"], env=env
     )
     assert stop.exit_code == 1 and "already rolled_back" in stop.output
+
+
+def test_a_healthy_policy_canary_is_promoted_to_the_active_policy(rl: Riskloop) -> None:
+    _setup(rl, check_seconds=3600)
+    tag = {
+        "id": "watch_big",
+        "expression": "event.amount >= 5000",
+        "action": "tag",
+        "reason": "WATCH_BIG",
+        "event_types": ["card_payment"],
+    }
+    policy = {
+        "id": "cards",
+        "event_types": ["card_payment"],
+        "thresholds": {"decline": 0.95},
+        "status": "shadow",  # promotion makes the candidate active whatever the document says
+    }
+    with TestClient(create_app(rl)) as client:
+        canary = client.post(
+            "/v1/canaries",
+            json={
+                "kind": "policy",
+                "event_type": "card_payment",
+                "rules": [tag],
+                "policies": [policy],
+                "author": "ana",
+                "steps": [{"share": 0.5, "min_minutes": 0}, {"share": 1, "min_minutes": 0}],
+                "guardrails": {"min_decisions": 20, "latency_p99_ms": 1e4},
+            },
+        ).json()
+        assert canary["candidate"] == "cards@2" and canary["baseline"] == "cards@1"
+        _decide(client, 100, "a")
+        assert client.post("/v1/canaries/check").json()["checks"][0]["action"] == "advance"
+        _decide(client, 40, "b")
+        assert client.post("/v1/canaries/check").json()["checks"][0]["action"] == "promote"
+        after = _decide(client, 3, "c")
+
+    active = rl.catalog.playbook().active["card_payment"].policy
+    assert (active.version_id, active.status.value) == ("cards@2", "active")
+    assert rl.catalog.rule("watch_big").author == "canary:ana"
+    assert all(d["policy"] == "cards@2" and not d.get("canary") for d in after)

@@ -91,6 +91,9 @@ def test_a_candidate_playbook_changes_nothing_in_force(rl: Riskloop) -> None:
     policy = {"id": "cards", "event_types": ["card_payment"], "thresholds": {"decline": 0.5}}
     playbook, _ = rl.catalog.candidate(policies=[policy])
     assert playbook.active["card_payment"].policy.version_id == "cards@2"
+    same = {"id": "cards", "event_types": ["card_payment"]}  # as saved: not a new version
+    playbook, _ = rl.catalog.candidate(policies=[same])
+    assert playbook.active["card_payment"].policy.version_id == "cards@1"
     with pytest.raises(InvalidInput) as exc:
         rl.catalog.candidate(policies=[{**policy, "rules": ["ghost"]}])
     assert exc.value.errors[0].field == "policies[0].rules"

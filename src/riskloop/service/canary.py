@@ -200,6 +200,8 @@ class CanaryService:
             raise InvalidInput(
                 [FieldError("candidate", "a saved policy id@version, or rules and policies")]
             )
+        # Promotion saves these as they are: the candidate policy as the active version.
+        chosen = [{**p, "status": "active"} if isinstance(p, dict) else p for p in chosen]
         candidate_doc = {"rules": list(rules), "policies": chosen}
         plan = self._plan(candidate_doc, event_type)
         active = self.catalog.playbook().active.get(event_type)

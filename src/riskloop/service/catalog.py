@@ -140,13 +140,24 @@ class CatalogService:
             if p.id not in {c.id for c in chosen}
             and not (p.status is PolicyStatus.ACTIVE and covered & set(p.event_types))
         ]
-        latest: dict[str, int] = {}
+        latest: dict[str, Policy] = {}
         for p in every:
-            latest[p.id] = max(latest.get(p.id, 0), p.version)
-        fresh = [  # a document is the next version of its policy; a saved version keeps its own
-            c.with_(status=PolicyStatus.ACTIVE)
-            if isinstance(given, Policy)
-            else c.with_(status=PolicyStatus.ACTIVE, version=latest.get(c.id, 0) + 1)
+            if p.id not in latest or p.version > latest[p.id].version:
+                latest[p.id] = p
+
+        def version_of(c: Policy, given: Any) -> int:
+            """A saved version keeps its number; a document is the next version of its
+            policy, unless it is the latest version as it stands (applying it saves nothing)."""
+            if isinstance(given, Policy):
+                return c.version
+            last = latest.get(c.id)
+            if last is None:
+                return 1
+            same = _same_policy(last, c.with_(status=PolicyStatus.ACTIVE))
+            return last.version if same else last.version + 1
+
+        fresh = [
+            c.with_(status=PolicyStatus.ACTIVE, version=version_of(c, given))
             for c, given in zip(chosen, policies, strict=True)
         ]
         playbook = self._assemble(-1, list(current.values()), [*kept, *fresh])
