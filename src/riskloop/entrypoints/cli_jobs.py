@@ -17,7 +17,8 @@ from riskloop.entrypoints.cli_catalog import refusals
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
 from riskloop.entrypoints.jobs import owner_id, scheduler, unavailable
 from riskloop.errors import ConfigError
-from riskloop.service.schedule import JobState, Scheduler, format_every
+from riskloop.service.job_runs import JobState
+from riskloop.service.schedule import Scheduler, format_every
 
 jobs_app = typer.Typer(
     no_args_is_help=True, help="Scheduled jobs: list them, or run one now (for cron)."

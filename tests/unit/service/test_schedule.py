@@ -15,11 +15,11 @@ import pytest
 from riskloop.cases.tasks import MemoryTaskStore, TaskKind, TaskService
 from riskloop.config import Settings
 from riskloop.errors import ConfigError, ConflictError, NotFound
+from riskloop.service.job_runs import MemoryJobRuns
 from riskloop.service.schedule import (
     FAILED,
     OK,
     Job,
-    MemoryJobRuns,
     Scheduler,
     check_known,
     format_schedule,

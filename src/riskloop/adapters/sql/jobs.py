@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from riskloop.adapters.sql._dialect import insert_ignoring_conflicts
 from riskloop.adapters.sql.schema import job_runs
 from riskloop.errors import StorageError
-from riskloop.service.schedule import JobState
+from riskloop.service.job_runs import JobState
 
 _c = job_runs.c
 
