@@ -17,7 +17,7 @@ serve: install  ## run riskloop (embedded mode: SQLite + keyring in ./riskloop-d
 	$(BIN)/riskloop serve
 
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15  # the slowest tests, so CI logs say where its time goes
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
