@@ -231,3 +231,16 @@ def test_performance_by_cohort_with_the_labels_known_now(any_rl: Riskloop) -> No
     assert "young cohorts undercount fraud" in report.body["note"]
     assert report.status == "alert"
     assert "performance:card_payment" in _alert_tasks(any_rl)
+
+
+def test_events_by_source_count_only_the_arrival_window(any_rl: Riskloop) -> None:
+    assert any_rl.events.counts_by_source(datetime.now(UTC), datetime.now(UTC)) == {}
+    any_rl.ingestor.ingest(card_payment())  # before the window
+    start = datetime.now(UTC)
+    for _ in range(3):
+        any_rl.ingestor.ingest(card_payment())
+    end = datetime.now(UTC)
+    any_rl.ingestor.ingest(card_payment())  # after it
+    assert any_rl.events.counts_by_source(start, end) == {"api": 3}
+    assert any_rl.events.counts_by_source(end, end + timedelta(hours=1)) == {"api": 1}
+    assert any_rl.events.counts_by_source(start - timedelta(hours=1), start) == {"api": 1}
