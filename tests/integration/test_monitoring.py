@@ -94,6 +94,30 @@ def test_a_window_of_decisions_is_read_in_pages_by_decided_at(any_rl: Riskloop) 
     cards = list(source.decided_between(T0, T0 + timedelta(hours=3), event_type="card_payment"))
     assert sorted(d.event_id for d in cards) == sorted(d.event_id for d in made)
     assert list(source.decided_between(T0 - timedelta(days=1), T0)) == []
+    assert source.count_between(T0, T0 + timedelta(hours=2)) == 6
+    assert source.count_between(T0, T0 + timedelta(hours=3), event_type="card_payment") == 6
+
+
+def test_a_big_window_is_sampled_by_the_random_tail_of_the_decision_id(
+    any_rl: Riskloop,
+) -> None:
+    made = [decide_at(any_rl, T0, payment(i, T0, 1000)) for i in range(400)]
+    source = SqlMonitoring(any_rl.engine, page=100)
+    end = T0 + timedelta(hours=1)
+    kept = list(source.decided_between(T0, end, sample=0.25))
+    expected = {d.decision_id for d in made if int(d.decision_id[-2:], 16) < 64}
+    assert {d.decision_id for d in kept} == expected
+    assert 50 < len(expected) < 150  # about a quarter
+    assert len(list(source.decided_between(T0, end, sample=1.0))) == 400
+    assert list(source.decided_between(T0, end, sample=0.0)) == []
+
+    any_rl.monitoring.max_drift_decisions = 100  # the service reads about that many
+    (report,) = any_rl.monitoring.drift(
+        event_type="card_payment",
+        reference=Window(T0 - timedelta(days=1), T0),
+        current=Window(T0, end),
+    )
+    assert 40 < report.body["current_count"] < 160
 
 
 def pairs(rl: Riskloop, start: datetime, cards: range, scale: int, rs: random.Random) -> None:

@@ -57,11 +57,21 @@ class ReportStore(Protocol):
 
 class DecisionSource(Protocol):
     def decided_between(
-        self, start: datetime, end: datetime, *, event_type: str | None = None
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        event_type: str | None = None,
+        sample: float = 1.0,
     ) -> Iterator[Decision]:
         """Decisions with ``start <= decided_at < end``, in ``decided_at`` order, read in
-        pages as the caller iterates (a window never sits in memory)."""
+        pages as the caller iterates (a window never sits in memory). ``sample`` < 1 keeps
+        about that share, uniformly (by the random tail of the decision id)."""
         ...
+
+    def count_between(
+        self, start: datetime, end: datetime, *, event_type: str | None = None
+    ) -> int: ...
 
 
 class EventStats(Protocol):
