@@ -31,7 +31,7 @@ from riskloop.ledger.records import (
     ShadowOutcome,
     new_decision_id,
 )
-from riskloop.policy import Outcome, Policy, evaluate, stepped_up
+from riskloop.policy import Outcome, Policy, PolicyResult, evaluate, stepped_up
 from riskloop.rules.cel import Activation, CompiledRule, Evaluation, Vocabulary
 from riskloop.rules.lists import ListIndex
 from riskloop.rules.model import Status
@@ -49,6 +49,23 @@ NO_POLICY = "NO_POLICY"
 class PolicyPlan:
     policy: Policy
     rules: tuple[CompiledRule, ...]  # in evaluation order; active and shadow rules
+
+    def decide(
+        self,
+        evaluated: Mapping[str, Evaluation],
+        score: float | None,
+        model_reasons: Sequence[str],
+        *,
+        step_up_done: bool,
+    ) -> PolicyResult:
+        """The policy's outcome from its rules' evaluations (by rule id; shadow-status
+        rules never act) and the score: one place for live decisions and backtests."""
+        hits = [
+            evaluated[c.rule.id]
+            for c in self.rules
+            if c.rule.status is Status.ACTIVE and c.rule.id in evaluated
+        ]
+        return evaluate(self.policy, hits, score, model_reasons, step_up_done=step_up_done)
 
 
 @dataclass(frozen=True)
@@ -181,15 +198,9 @@ class Pipeline:
         step_up_done = stepped_up(data)
         model_reasons = [c.reason for c in score.contributions] if score else []
 
-        def run(p: PolicyPlan) -> Any:
-            hits = [evaluated[c.rule.id] for c in p.rules if c.rule.status is Status.ACTIVE]
-            return evaluate(
-                p.policy,
-                hits,
-                score.value if score else None,
-                model_reasons,
-                step_up_done=step_up_done,
-            )
+        def run(p: PolicyPlan) -> PolicyResult:
+            value = score.value if score else None
+            return p.decide(evaluated, value, model_reasons, step_up_done=step_up_done)
 
         if plan is not None:
             result = run(plan)

@@ -21,6 +21,7 @@ escalation writes none.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -80,7 +81,7 @@ def new_case_id(now: datetime) -> str:
     return "case_" + letters(f"{int(now.timestamp() * 1000):012x}{os.urandom(6).hex()}")
 
 
-def entity_of(event_id: str, data: dict[str, Any]) -> tuple[str, str]:
+def entity_of(event_id: str, data: Mapping[str, Any]) -> tuple[str, str]:
     """Whom a case is about: the customer, else the account, else the card (token)."""
     if data.get("customer_id"):
         return "customer", str(data["customer_id"])

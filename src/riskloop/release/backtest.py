@@ -26,9 +26,8 @@ from riskloop.domain.events import StoredEvent
 from riskloop.domain.labels import label_of
 from riskloop.features import EventInput, FeatureEngine, FeatureSet, MemoryState
 from riskloop.pipeline import Playbook, PolicyPlan
-from riskloop.policy import Outcome, evaluate, stepped_up
+from riskloop.policy import Outcome, stepped_up
 from riskloop.rules.cel import Activation, Evaluation, reads
-from riskloop.rules.model import Status
 from riskloop.scoring.port import Scorer
 
 FEATURES_UNAVAILABLE = "FEATURES_UNAVAILABLE"
@@ -100,10 +99,10 @@ def decide(
         )
         for e in activation.evaluate(todo, event_type):
             results[e.rule.id] = e
-    ordered = [results[c.rule.id] for c in plan.rules if c.rule.id in results]
-    active = [e for e in ordered if e.rule.status is Status.ACTIVE]
-    result = evaluate(plan.policy, active, score, model_reasons, step_up_done=stepped_up(data))
-    return result.outcome.value, tuple(e.rule.id for e in ordered if e.hit)
+    result = plan.decide(results, score, model_reasons, step_up_done=stepped_up(data))
+    return result.outcome.value, tuple(
+        c.rule.id for c in plan.rules if c.rule.id in results and results[c.rule.id].hit
+    )
 
 
 def _amount(data: Mapping[str, Any]) -> float:

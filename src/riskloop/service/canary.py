@@ -61,7 +61,7 @@ class CanaryRoute:
     plan: PolicyPlan | None = None
 
     def takes(self, event_id: str, data: Mapping[str, Any]) -> bool:
-        _, key = entity_of(event_id, dict(data))
+        _, key = entity_of(event_id, data)
         return bucket(self.salt, key) < self.share
 
 
