@@ -137,17 +137,15 @@ class CompiledFeature:
             self.evaluate = self._evaluate_count  # type: ignore[method-assign]
 
     def _bounds(self, view: EntityView, t: int) -> tuple[int, int]:
-        lo = bisect_right(view.ts, max(t - self.window, view.floor))
-        return lo, bisect_right(view.ts, t)
+        hi = bisect_right(view.ts, t)
+        # An event older than the floor (later than the lateness allows) has an empty window,
+        # as in Redis; without the min, history not yet trimmed would make it negative.
+        return min(bisect_right(view.ts, max(t - self.window, view.floor)), hi), hi
 
     def _span(self, view: EntityView, t: int, memo: Memo) -> tuple[int, int]:
         got = memo.get(self.span_key)
         if got is None:
-            ts = view.ts
-            got = memo[self.span_key] = (
-                bisect_right(ts, max(t - self.window, view.floor)),
-                bisect_right(ts, t),
-            )
+            got = memo[self.span_key] = self._bounds(view, t)
         return got
 
     def _evaluate_count(

@@ -62,6 +62,17 @@ def test_an_event_later_than_the_lateness_is_flagged() -> None:
     assert e.process(_pay(2, T0)).late
 
 
+def test_an_event_far_older_than_the_history_kept_counts_nothing_not_less() -> None:
+    """Past the lateness plus the window, the state no longer holds the window (it may have
+    been pruned): the count is 0, as Redis answers, never negative."""
+    e = _engine(COUNT_1H, lateness="5m")
+    for i in range(3):  # still held: nothing has pruned them yet
+        e.process(_pay(i, T0 + HOUR + i * MIN))
+    e.process(_pay(5, T0 + 10 * HOUR, card={"token": "tok_other"}))  # time moves on elsewhere
+    ancient = e.process(_pay(9, T0))
+    assert ancient.late and ancient.values == {"n1h": 0}
+
+
 def test_duplicates_count_once() -> None:
     e = _engine(COUNT_1H)
     e.process(_pay(1, T0))
