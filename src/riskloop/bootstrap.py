@@ -27,6 +27,7 @@ from riskloop.adapters.sql import (
 from riskloop.adapters.sql.cases import SqlCaseStore
 from riskloop.adapters.sql.monitoring import SqlMonitoring
 from riskloop.adapters.sql.release import SqlBacktests, SqlCanaries
+from riskloop.adapters.sql.screening import SqlScreeningStore
 from riskloop.adapters.sql.tasks import SqlTaskStore
 from riskloop.adapters.webhook import WebhookNotifier
 from riskloop.cases.tasks import TaskService
@@ -38,6 +39,8 @@ from riskloop.pipeline import Pipeline
 from riskloop.rules.lists import Protector
 from riskloop.scoring import Scorer, default_scorer
 from riskloop.scoring.linear import LogisticScorer
+from riskloop.screening.match import Thresholds
+from riskloop.screening.records import parse_review_days
 from riskloop.service import Ingestor
 from riskloop.service.backtest import BacktestService
 from riskloop.service.canary import CanaryService
@@ -45,9 +48,11 @@ from riskloop.service.cases import CaseService
 from riskloop.service.catalog import CatalogService
 from riskloop.service.decisions import DecisionService
 from riskloop.service.features import FeatureService, iterate_log
+from riskloop.service.kyc import KycService
 from riskloop.service.labels import LabelService
 from riskloop.service.models import ModelService, ModelSlots
 from riskloop.service.monitoring import MonitoringService
+from riskloop.service.screening import ScreeningService
 from riskloop.training.registry import ModelRegistry, ModelVersion
 from riskloop.vault import Keyring, Vault
 from riskloop.vault.hashing import pan_token
@@ -77,6 +82,8 @@ class Riskloop:
     backtests: BacktestService
     canaries: CanaryService
     monitoring: MonitoringService
+    screening: ScreeningService
+    kyc: KycService
 
     def close(self) -> None:
         self.features.engine.close()
@@ -171,6 +178,15 @@ def build(
     catalog = CatalogService(SqlCatalogStore(engine), fs, protector)
     ledger = SqlDecisionLedger(engine)
     registry = ModelRegistry(SqlModelStore(engine), FileArtifacts(settings.data_dir / "models"))
+    task_store = SqlTaskStore(engine)
+    tasks = TaskService(task_store)
+    screening_store = SqlScreeningStore(engine)
+    screening = ScreeningService(
+        screening_store,
+        vault,
+        tasks=tasks,
+        thresholds=Thresholds(alert=settings.screening_alert, ignore=settings.screening_ignore),
+    )
     slots = ModelSlots(registry, load_scorer, scorer(settings))
     models = ModelService(registry, slots, lambda: iterate_log(events), fs)
     decisions = DecisionService(
@@ -180,6 +196,7 @@ def build(
         pipeline=Pipeline(None, models=slots),
         ledger=ledger,
         deadline_ms=settings.decision_deadline_ms,
+        screening=screening,
     )
     labels = LabelService(
         ingestor=ingestor,
@@ -187,13 +204,11 @@ def build(
         index=SqlLabelIndex(engine),
         card_token=lambda pan: pan_token(keyring.token_key, pan),
     )
-    task_store = SqlTaskStore(engine)
     notifier = (
         WebhookNotifier(task_store, settings.task_webhook_url)
         if settings.task_webhook_url is not None
         else None
     )
-    tasks = TaskService(task_store)
     cases = CaseService(
         store=SqlCaseStore(engine),
         decisions=ledger,
@@ -253,4 +268,13 @@ def build(
         backtests=backtests,
         canaries=canaries,
         monitoring=monitoring,
+        screening=screening,
+        kyc=KycService(
+            screening_store,
+            events,
+            vault,
+            screening,
+            tasks=tasks,
+            review_days=parse_review_days(settings.kyc_review_days),
+        ),
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
-from riskloop.errors import ConfigError
+from riskloop.errors import ConfigError, InvalidInput
 
 T = TypeVar("T")
 PREFIX = "RISKLOOP_"
@@ -162,6 +162,35 @@ def _event_type(raw: str) -> str:
     return value
 
 
+def _fraction(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a number from 0 to 1") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("expected a number from 0 to 1")
+    return value
+
+
+def _locations(raw: str) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in raw.split(",") if p.strip())
+    for p in parts:
+        fmt, sep, rest = p.partition(":")
+        if sep and fmt in ("ofac", "un", "ftm") and not rest:
+            raise ValueError(f"{p!r}: a format needs a location after it")
+    return parts
+
+
+def _review_days(raw: str) -> str:
+    from riskloop.screening.records import parse_review_days
+
+    try:
+        parse_review_days(raw)
+    except InvalidInput as exc:
+        raise ValueError(exc.errors[0].reason) from None
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting riskloop reads, with its environment variable in ``metadata``."""
@@ -225,6 +254,9 @@ class Settings:
             ("drift", timedelta(hours=1)),
             ("performance", timedelta(days=1)),
             ("freshness", timedelta(minutes=15)),
+            ("kyc-sync", timedelta(minutes=1)),
+            ("rescreen", timedelta(minutes=15)),
+            ("kyc-reviews", timedelta(days=1)),
         ),
         metadata={"env": "SCHEDULE", "parse": _schedule},
     )
@@ -240,6 +272,25 @@ class Settings:
         default=10, metadata={"env": "CANARY_CHECK_SECONDS", "parse": _int_between(1, 3600)}
     )
 
+    # Sanctions/PEP screening: a match at or above `alert` raises a hit; below `ignore` is
+    # not shown (docs/screening.md).
+    screening_alert: float = field(
+        default=0.70, metadata={"env": "SCREENING_ALERT", "parse": _fraction}
+    )
+    screening_ignore: float = field(
+        default=0.50, metadata={"env": "SCREENING_IGNORE", "parse": _fraction}
+    )
+    # Where the `lists-refresh` job reloads lists from: comma-separated files, directories
+    # or http(s) URLs, each optionally `format:` prefixed (ofac:, un:, ftm:).
+    screening_lists: tuple[str, ...] = field(
+        default=(), metadata={"env": "SCREENING_LISTS", "parse": _locations}
+    )
+    # Periodic KYC review by risk rating, in days.
+    kyc_review_days: str = field(
+        default="high=365,medium=730,low=1095",
+        metadata={"env": "KYC_REVIEW_DAYS", "parse": _review_days},
+    )
+
     def __post_init__(self) -> None:
         # Paths that default to the data directory are filled in here so that one setting
         # (RISKLOOP_DATA_DIR) moves everything.
@@ -248,6 +299,10 @@ class Settings:
             object.__setattr__(self, "database_url", Secret(url))
         if self.keyring_path == Path(""):
             object.__setattr__(self, "keyring_path", self.data_dir / "keyring.json")
+        if self.screening_ignore > self.screening_alert:
+            raise ConfigError(
+                PREFIX + "SCREENING_IGNORE", "must not be above RISKLOOP_SCREENING_ALERT"
+            )
         if (self.retrain_model is None) != (self.retrain_event_type is None):
             missing, given = ("RETRAIN_EVENT_TYPE", "RETRAIN_MODEL")
             if self.retrain_model is None:

@@ -1,6 +1,7 @@
 """The story of one decision, once the event is stored and its features computed:
 
-    lists   -> which block / allow / watch lists the event matches
+    lists   -> which block / allow / watch lists the event matches (names screened against
+               sanctions lists before the vault arrive as ``screening``)
     canary  -> for the share of entities a canary takes, its model and/or policy below
     model   -> the champion's score and the features that drove it (skipped past the deadline)
     rules   -> every rule of the active policy, on one shared CEL activation
@@ -28,6 +29,7 @@ from riskloop.ledger.records import (
     ChallengerScore,
     Decision,
     RuleResult,
+    ScreenedName,
     ShadowOutcome,
     new_decision_id,
 )
@@ -95,6 +97,19 @@ class Route(Protocol):
     def takes(self, event_id: str, data: Mapping[str, Any]) -> bool: ...
 
 
+def screening_bindings(names: Sequence[ScreenedName] | None) -> dict[str, Any] | None:
+    """What rules see of the screened names: the best score and whether a sanctions or a PEP
+    entry alerted, leaving out entries suppressed for this customer."""
+    if names is None:
+        return None
+    live = [n for n in names if not n.suppressed]
+    return {
+        "screening.score": max((n.score for n in live), default=0.0),
+        "screening.sanctions": any(n.alert and not n.pep for n in live),
+        "screening.pep": any(n.alert and n.pep for n in live),
+    }
+
+
 def _us(since: float) -> int:
     return int((time.perf_counter() - since) * 1e6)
 
@@ -157,6 +172,7 @@ class Pipeline:
         deadline: float,
         started: float,
         latency_us: dict[str, int],
+        screening: tuple[ScreenedName, ...] | None = None,
     ) -> Decision:
         fallbacks: list[str] = [] if features is not None else [FEATURES_UNAVAILABLE]
         event_type, data = stored.event_type, stored.data
@@ -186,6 +202,7 @@ class Pipeline:
             features or {},
             memberships,
             score.value if score else None,
+            screening=screening_bindings(screening),
         )
         evaluated: dict[str, Evaluation] = {}
         for p in (plan, *shadows) if plan else shadows:
@@ -207,6 +224,9 @@ class Pipeline:
             outcome, reasons, decided_by = result.outcome, result.reasons, result.decided_by
         else:
             outcome, reasons, decided_by = Outcome.APPROVE, (NO_POLICY,), "default"
+        step_up = None  # a challenge says how: the policy's method, else by event type
+        if plan is not None and outcome is Outcome.CHALLENGE:
+            step_up = plan.policy.step_up_for(event_type)
         shadow = tuple(
             ShadowOutcome(p.policy.version_id, r.outcome, r.reasons)
             for p in shadows
@@ -261,4 +281,6 @@ class Pipeline:
             latency_us=dict(latency_us),
             challenger=challenged,
             canary=route.name if route is not None else None,
+            step_up=step_up,
+            screening=screening,
         )

@@ -20,6 +20,8 @@ from riskloop.cases.model import Case, CaseStatus
 from riskloop.config import Settings
 from riskloop.entrypoints.http import create_app
 from riskloop.errors import StorageError
+from riskloop.screening.model import Alias, EntityKind, ListEntry
+from tests.support.factories import kyc_record
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +52,13 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Riskloop]:
         }
     )
     rl.tasks.raise_task("alert", "Seeded alert", key="alert:seed", actor="f")
+    # A sanctions list, a screened customer and their hit, for the screening routes.
+    petrov = ListEntry("fuzz_list", "1", EntityKind.PERSON, "PETROV, Ivan", (Alias("Ivan P"),))
+    rl.screening.save("fuzz_list", [petrov], origin="fuzz", actor="f")
+    rl.ingestor.ingest(
+        kyc_record(customer_id="c-1", person={"first_name": "Ivan", "last_name": "Petrov"})
+    )
+    rl.kyc.sync()
     now = datetime.now(UTC)
     rl.cases.store.open_manual(  # a case to claim, note, resolve...
         Case(
@@ -152,6 +161,16 @@ OPERATIONS = [
     ("POST", "/v1/monitoring/performance"),
     ("POST", "/v1/monitoring/freshness"),
     ("GET", "/v1/monitoring/reports"),
+    ("POST", "/v1/screening/search"),
+    ("GET", "/v1/screening/lists"),
+    ("GET", "/v1/screening/hits"),
+    ("POST", "/v1/screening/hits/{hit_id}/resolve"),
+    ("GET", "/v1/screening/suppressions"),
+    ("POST", "/v1/screening/suppressions"),
+    ("POST", "/v1/screening/suppressions/{suppression_id}/revoke"),
+    ("POST", "/v1/screening/rescreen"),
+    ("GET", "/v1/kyc"),
+    ("GET", "/v1/kyc/{customer_id}"),
 ]
 
 
@@ -172,6 +191,8 @@ SEEDED = {
     "policy_id": "cards",
     "version": 1,
     "task_id": 1,
+    "hit_id": 1,
+    "customer_id": "c-1",
 }
 TARGETS = [(m, p, {}) for m, p in OPERATIONS] + [
     (m, p, {k: v for k, v in SEEDED.items() if "{" + k + "}" in p})

@@ -28,7 +28,7 @@ def test_contracts_export_writes_one_json_schema_per_contract(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in (tmp_path / "schemas").iterdir())
     assert "card_payment.v1.schema.json" in files
-    assert len(files) == 8
+    assert len(files) == 9
     schema = json.loads((tmp_path / "schemas" / "kyc_record.v1.schema.json").read_text())
     assert schema["x-owner"] == "compliance"
     assert schema["additionalProperties"] is False
@@ -37,7 +37,7 @@ def test_contracts_export_writes_one_json_schema_per_contract(tmp_path: Path) ->
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     result = _run(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert "revision 0006" in result.stdout
+    assert "revision 0007" in result.stdout
 
 
 def test_keys_rotate_then_retire_the_old_version(tmp_path: Path) -> None:

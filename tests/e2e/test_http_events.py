@@ -131,6 +131,7 @@ def test_contracts_are_listed_and_exported_as_json_schema(client: TestClient) ->
         "transfer",
         "login",
         "account_change",
+        "challenge_result",
         "kyc_record",
         "dispute",
         "ledger_entry",

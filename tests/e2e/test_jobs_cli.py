@@ -98,6 +98,7 @@ def test_jobs_list_shows_every_job_its_schedule_and_command(run: Any) -> None:
         assert name in table.stdout and f"riskloop jobs run {name}" in table.stdout
     assert "15m" in table.stdout and "off" in table.stdout
     assert "train (set RISKLOOP_RETRAIN_MODEL and RISKLOOP_RETRAIN_EVENT_TYPE)" in table.stderr
+    assert "lists-refresh (set RISKLOOP_SCREENING_LISTS" in table.stderr
 
     rows = _listed(run)
     assert list(rows) == [
@@ -108,6 +109,9 @@ def test_jobs_list_shows_every_job_its_schedule_and_command(run: Any) -> None:
         "drift",
         "performance",
         "freshness",
+        "kyc-sync",
+        "rescreen",
+        "kyc-reviews",
     ]
     resolve = rows["labels-resolve"]
     assert (resolve["every"], resolve["runs"], resolve["last_status"]) == ("15m", 0, None)
@@ -143,7 +147,7 @@ def test_an_unknown_job_is_an_error_listing_the_known_ones(run: Any) -> None:
     got = run("jobs", "run", "labels-resolv")
     assert got.exit_code == 2
     assert "unknown job 'labels-resolv'" in got.stderr
-    assert "known jobs: canary-check, cases-sync, drift, freshness, labels-resolve" in got.stderr
+    assert "known jobs: canary-check, cases-sync, drift, freshness, kyc-reviews" in got.stderr
     train = run("jobs", "run", "train")
     assert train.exit_code == 2 and "set RISKLOOP_RETRAIN_MODEL" in train.stderr
 
@@ -235,6 +239,9 @@ def test_the_server_runs_a_due_job_on_its_own_and_stops_with_it(rl: Riskloop) ->
         "drift": 0,
         "performance": 0,
         "freshness": 0,
+        "kyc-sync": 0,
+        "rescreen": 0,
+        "kyc-reviews": 0,
     }
 
 

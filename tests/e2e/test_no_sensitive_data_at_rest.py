@@ -107,6 +107,14 @@ def _run_import(tmp_path: Path, settings: Settings) -> subprocess.CompletedProce
     assert (summary["accepted"], summary["rejected"]) == (len(GOOD), len(BAD))
     # The logs really went to the captured stderr (or scanning it would prove little).
     assert "INFO riskloop.service.ingest: rejected" in result.stderr
+    # The KYC projection keeps its own (sealed) copy of the subject for screening.
+    kyc = subprocess.run(
+        [RISKLOOP, "kyc", "sync"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert kyc.returncode == 0, kyc.stderr
+    assert json.loads(kyc.stdout)["applied"] == 1
+    result.stdout += kyc.stdout
+    result.stderr += kyc.stderr
     return result
 
 
@@ -142,6 +150,9 @@ def _assert_vault_gives_back(rl: Riskloop) -> list[str]:
         IBAN,
         IBAN_SPACED,
     }
+    profile = rl.kyc.get("cus-1", reveal=True)
+    assert profile["subject_detail"]["names"] == ["Ada Lovelace"]
+    assert profile["subject_detail"]["identifiers"] == [KYC["passport"]]
     letters = json.dumps([rl.vault.open_dead_letter(d) for d in rl.dead_letters.list()])
     assert PANS[1] in letters and PANS[3] in letters  # rejects are kept, sealed
     assert KYC["passport"] in letters

@@ -78,7 +78,9 @@ def test_the_model_beats_the_rules_on_a_later_window(
     scores = model.predict(test.x)
 
     rules = [
-        rule_from_dict(r, known_types=("card_payment", "transfer", "login"))
+        rule_from_dict(
+            r, known_types=("card_payment", "transfer", "login", "account_change", "kyc_record")
+        )
         for r in yaml.safe_load(PLAYBOOK.read_text())["rules"]
     ]
     flags = rule_flags(rules, test, fs)

@@ -77,7 +77,8 @@ def stream() -> list[dict[str, Any]]:
         # Card present in Berlin, then in New York ten minutes later: review.
         pay(12, 11, channel="card_present", card={"pan": VISA2, "country": "DE"}),
         pay(13, 21, channel="card_present", card={"pan": VISA2, "country": "DE"}, geo=NEW_YORK),
-        # Account takeover: logins from two devices, then a large transfer: challenge.
+        # Account takeover: logins from two devices, then a large transfer (the first to
+        # that payee, a second challenge reason): challenge.
         login(14, 0),
         login(15, 1, device={"id": "dev-7b"}, ip="203.0.113.99"),
         {

@@ -92,6 +92,22 @@ def account_change(**overrides: Any) -> dict[str, Any]:
     )
 
 
+def challenge_result(**overrides: Any) -> dict[str, Any]:
+    return _event(
+        "challenge_result",
+        {
+            "customer_id": "cus-1",
+            "challenged_event_id": "evt-challenged",
+            "method": "mfa",
+            "mfa_method": "totp",
+            "result": "failed",
+            "device": {"id": "dev-1"},
+            "ip": "203.0.113.7",
+        },
+        overrides,
+    )
+
+
 def kyc_record(**overrides: Any) -> dict[str, Any]:
     return _event(
         "kyc_record",
@@ -150,6 +166,7 @@ FACTORIES: dict[str, Callable[..., dict[str, Any]]] = {
     "transfer": transfer,
     "login": login,
     "account_change": account_change,
+    "challenge_result": challenge_result,
     "kyc_record": kyc_record,
     "dispute": dispute,
     "ledger_entry": ledger_entry,

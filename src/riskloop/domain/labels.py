@@ -14,11 +14,21 @@ tier   kinds                                       why
                                                    card network moved the money
 2      ``customer_report``, ``confirmed_good``     the customer's own statement
 1      ``refund_fraud``                            indirect: a merchant refunded citing fraud
+1      ``step_up``                                 indirect: who answered a challenge (MFA,
+                                                   3-D Secure) failed or passed it
 =====  ==========================================  ==========================================
 
 A higher tier always wins; within a tier the label that arrived last wins (a reversal
 withdraws a chargeback, an analyst can overturn an earlier review). The same rule runs in
 the live feature state, in training sets and in batch scoring, so they cannot disagree.
+
+A ``step_up`` label comes from a ``challenge_result`` event: ``failed`` labels the challenged
+event fraud, ``passed`` not fraud; ``abandoned`` and ``expired`` label nothing (a customer
+who gives up is not evidence either way). It is weak evidence — a phished code passes, a
+fumbled one fails — so every statement by a person outranks it. It shares tier 1 with
+``refund_fraud`` rather than sitting below it: tier 0 is how the feature states encode "no
+label", and the two rarely meet (a challenge result arrives within minutes of its decision,
+a refund days later, so a later refund for fraud rightly overturns a passed 3-D Secure).
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ TIERS: Final[dict[str, int]] = {
     "customer_report": 2,
     "confirmed_good": 2,
     "refund_fraud": 1,
+    "step_up": 1,
 }
 # Kinds whose verdict is fixed by the kind itself (the others say it or take it from a code).
 IMPLIED_FRAUD: Final[dict[str, bool]] = {
@@ -50,6 +61,13 @@ IMPLIED_FRAUD: Final[dict[str, bool]] = {
     "confirmed_good": False,
     "refund_fraud": True,
 }
+# A challenge result's verdict on the challenged event; the other results give none.
+STEP_UP_VERDICT: Final[dict[str, bool]] = {"failed": True, "passed": False}
+# Event types that carry labels (the label index copies them out of the log).
+LABEL_EVENT_TYPES: Final = ("label", "dispute", "challenge_result")
+# Of those, the ones that are nothing but a label: once applied as one, the feature engine
+# does not count them. A challenge result is an event in its own right (features count it).
+_LABEL_ONLY: Final = frozenset({"label", "dispute"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +139,41 @@ def label_from_record(data: dict[str, Any], arrived_at: datetime) -> Label | Non
     return Label(target, bool(fraud), arrived_at, f"label:{data['event_id']}", data["kind"])
 
 
+def label_from_challenge(data: dict[str, Any], arrived_at: datetime) -> Label | None:
+    """The ``step_up`` label of a stored ``challenge_result`` event on the challenged event:
+    a failed challenge is fraud, a passed one is not; abandoned or expired give none.
+
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> data = {"event_id": "cr-1", "challenged_event_id": "login-1", "result": "failed"}
+    >>> label_from_challenge(data, t).fraud, label_from_challenge(data, t).kind
+    (True, 'step_up')
+    >>> label_from_challenge({**data, "result": "abandoned"}, t) is None
+    True
+    """
+    verdict = STEP_UP_VERDICT.get(str(data.get("result")))
+    target = data.get("challenged_event_id")
+    if verdict is None or not target:
+        return None
+    return Label(target, verdict, arrived_at, f"challenge:{data['event_id']}", "step_up")
+
+
 def label_of(stored: StoredEvent) -> Label | None:
-    """The label a stored event carries, if it is one (a ``label`` record or a
-    ``dispute``), dated when it arrived in the stream."""
+    """The label a stored event carries, if any (a ``label`` record, a ``dispute`` or a
+    ``challenge_result``), dated when it arrived in the stream."""
     if stored.event_type == "label":
         return label_from_record(stored.data, stored.occurred_at)
     if stored.event_type == "dispute":
         return label_from_dispute(stored.data, stored.occurred_at)
+    if stored.event_type == "challenge_result":
+        return label_from_challenge(stored.data, stored.occurred_at)
     return None
+
+
+def label_only(stored: StoredEvent) -> bool:
+    """Whether a stored event that carried a label is nothing more (a ``label`` record, a
+    ``dispute``); otherwise the feature engine counts it too, after applying its label."""
+    return stored.event_type in _LABEL_ONLY
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +214,27 @@ class LabelEntry:
 
 
 def entry_of(stored: StoredEvent) -> LabelEntry | None:
-    """The index entry of a stored ``label`` or ``dispute`` event (None for other types)."""
+    """The index entry of a stored ``label``, ``dispute`` or ``challenge_result`` event
+    (None for other types)."""
     data = stored.data
     ingested = stored.ingested_at or stored.occurred_at
+    if stored.event_type == "challenge_result":
+        label = label_from_challenge(data, stored.occurred_at)
+        return LabelEntry(
+            label_id=stored.event_id,
+            seq=stored.seq or 0,
+            target_event_id=data.get("challenged_event_id"),
+            kind="step_up",
+            fraud=label.fraud if label else None,
+            reported_at=stored.occurred_at,
+            ingested_at=ingested,
+            source=stored.source,
+            # Abandoned or expired: kept, but no verdict (like a dispute's inquiry).
+            status="open" if label else "informational",
+            detail={
+                k: data[k] for k in ("method", "mfa_method", "result", "decision_id") if k in data
+            },
+        )
     if stored.event_type == "dispute":
         label = label_from_dispute(data, stored.occurred_at)
         informational = not data.get("original_event_id") or data.get("stage") == "inquiry"

@@ -31,6 +31,10 @@ class EventLog(Protocol):
 
     def scan(self, *, after_seq: int = 0, limit: int = 1000) -> list[StoredEvent]: ...
 
+    def scan_type(
+        self, event_type: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]: ...
+
 
 class DeadLetters(Protocol):
     """Rejected input with its reason. Fails closed. Adding the same fingerprint twice keeps

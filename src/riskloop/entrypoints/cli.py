@@ -24,6 +24,7 @@ from riskloop.entrypoints.cli_labels import labels_app
 from riskloop.entrypoints.cli_models import models_app, score_command, train_command
 from riskloop.entrypoints.cli_monitor import monitor_app
 from riskloop.entrypoints.cli_release import backtest, canary_app, shadow
+from riskloop.entrypoints.cli_screening import kyc_app, screen, screening_app
 from riskloop.entrypoints.cli_tasks import tasks_app
 from riskloop.errors import ConfigError, InvalidEvent, RiskloopError
 from riskloop.intake import CONTRACTS, json_schema
@@ -60,6 +61,9 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(cases_app, name="cases")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(monitor_app, name="monitor")
+app.add_typer(screening_app, name="screening")
+app.add_typer(kyc_app, name="kyc")
+app.command("screen")(screen)
 app.command("train")(train_command)
 app.command("score")(score_command)
 

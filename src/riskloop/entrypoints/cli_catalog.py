@@ -142,8 +142,29 @@ def _entries(path: Path, reason: str, expires: str | None) -> list[dict[str, Any
 
 @lists_app.command("load")
 def lists_load(
-    file: File,
-    name: Annotated[str, typer.Option("--list", help="the list to add to")],
+    file: Annotated[Path, typer.Argument(exists=True, readable=True)],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--list",
+            help="a block/allow/watch list to add the file's entries to; without it, the "
+            "file is a sanctions/PEP list (see --format)",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="sanctions list format: ofac (a directory with sdn.csv, alt.csv, add.csv), "
+            "un (consolidated XML) or ftm (OpenSanctions JSON lines); detected if left out",
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="sanctions list name (default: by format)")
+    ] = None,
+    rescreen: Annotated[
+        bool, typer.Option(help="re-screen every customer against a changed sanctions list")
+    ] = True,
     kind: Annotated[str | None, typer.Option(help="create the list: block, allow or watch")] = None,
     type_: Annotated[
         str | None, typer.Option("--type", help="create the list: device, ip, card_token, ...")
@@ -152,10 +173,19 @@ def lists_load(
     expires: Annotated[str | None, typer.Option(help="ISO 8601 expiry for every entry")] = None,
     author: Author = "",
 ) -> None:
-    """Bulk-load entries (all or none). Card numbers and e-mails are stored only as tokens
-    and keyed hashes."""
-    rl = app_or_exit()
+    """Bulk-load entries of a block/allow/watch list (``--list``; all or none: card numbers
+    and e-mails are stored only as tokens and keyed hashes), or load a sanctions/PEP list
+    (a new version when any entry changed; its customers are then re-screened)."""
     who = author or _default_author()
+    if name is None:
+        from riskloop.entrypoints.cli_screening import load_sanctions
+
+        load_sanctions(file, fmt=fmt, source=source, author=who, rescreen=rescreen)
+        return
+    if file.is_dir():
+        err.print(f"[red]{file}: a directory[/red]: --list loads one CSV or text file")
+        raise typer.Exit(2)
+    rl = app_or_exit()
     try:
         with refusals():
             if name not in {d.name for d in rl.catalog.lists()}:

@@ -50,6 +50,19 @@ def _train(rl: Riskloop) -> Summary:
     }
 
 
+def _refresh_lists(rl: Riskloop) -> Summary:
+    loaded = []
+    for location in rl.settings.screening_lists:
+        fmt, sep, rest = location.partition(":")
+        fmt_given = sep and fmt in ("ofac", "un", "ftm")
+        result = rl.screening.load(
+            rest if fmt_given else location, fmt=fmt if fmt_given else None, actor=AUTHOR
+        )
+        loaded.append(result.as_dict() | {"diff": None})
+    report = rl.screening.rescreen()
+    return {"lists": loaded, "rescreen": report.as_dict()}
+
+
 def jobs(rl: Riskloop) -> list[Job]:
     """Every job this process can run, each with a default interval (``RISKLOOP_SCHEDULE``
     picks the jobs ``serve`` runs and their intervals). Add a job by appending it."""
@@ -103,7 +116,39 @@ def jobs(rl: Riskloop) -> list[Job]:
             "time since each event type's last event, contract-violation rates; alerts "
             "become tasks; same as `riskloop monitor freshness`",
         ),
+        Job(
+            "kyc-sync",
+            timedelta(minutes=1),
+            lambda: rl.kyc.sync().as_dict(),
+            "project new kyc_record events into KYC profiles and screen the customers whose "
+            "profile changed; same as `riskloop kyc sync`",
+        ),
+        Job(
+            "rescreen",
+            timedelta(minutes=15),
+            lambda: rl.screening.rescreen().as_dict(),
+            "screen every customer not yet screened against the current list versions (after "
+            "a list load, only its added and changed entries); same as `riskloop rescreen`",
+            lease=timedelta(hours=2),
+        ),
+        Job(
+            "kyc-reviews",
+            timedelta(days=1),
+            lambda: {"due": len(rl.kyc.due_reviews())},
+            "raise a review task for each customer whose periodic KYC review is due",
+        ),
     ]
+    if rl.settings.screening_lists:
+        catalogue.append(
+            Job(
+                "lists-refresh",
+                timedelta(days=1),
+                lambda: _refresh_lists(rl),
+                "reload the sanctions lists in RISKLOOP_SCREENING_LISTS (a new version only "
+                "if an entry changed), then re-screen the customers",
+                lease=timedelta(hours=2),
+            )
+        )
     if rl.settings.retrain_model is not None and rl.settings.retrain_event_type is not None:
         catalogue.append(
             Job(
@@ -121,9 +166,12 @@ def jobs(rl: Riskloop) -> list[Job]:
 
 def unavailable(rl: Riskloop) -> dict[str, str]:
     """Jobs that exist but are not set up here, and what they need."""
+    missing = {}
     if rl.settings.retrain_model is None:
-        return {"train": "set RISKLOOP_RETRAIN_MODEL and RISKLOOP_RETRAIN_EVENT_TYPE"}
-    return {}
+        missing["train"] = "set RISKLOOP_RETRAIN_MODEL and RISKLOOP_RETRAIN_EVENT_TYPE"
+    if not rl.settings.screening_lists:
+        missing["lists-refresh"] = "set RISKLOOP_SCREENING_LISTS to the files or URLs to reload"
+    return missing
 
 
 def owner_id(role: str) -> str:

@@ -102,6 +102,12 @@ class Card(Contract):
         return self
 
 
+# Step-up evidence: an event retried after a ``challenge`` carries the result of the method the
+# decision asked for (``step_up``): ``three_ds`` for 3-D Secure, ``mfa`` for the customer's MFA.
+MfaResult = Literal["passed", "failed", "not_required", "skipped"]
+MfaMethod = Literal["totp", "sms", "push", "webauthn", "email"]
+
+
 class Merchant(Contract):
     id: Id
     name: Text | None = None
@@ -132,6 +138,8 @@ class CardPayment(EventBase):
     ) = None
     auth_result: Literal["approved", "declined"] | None = None
     decline_code: Annotated[str, StringConstraints(max_length=16)] | None = None
+    mfa: MfaResult | None = Field(default=None, description="step-up by the customer's MFA")
+    mfa_method: MfaMethod | None = None
     email: Email | None = None
     device: Device | None = None
     ip: IpAddress | None = None
@@ -171,6 +179,8 @@ class Transfer(EventBase):
     currency: Currency
     payee: Payee
     reference: Annotated[str, StringConstraints(max_length=140), PII] | None = None
+    mfa: MfaResult | None = Field(default=None, description="step-up: the MFA result")
+    mfa_method: MfaMethod | None = None
     device: Device | None = None
     ip: IpAddress | None = None
     geo: Geo | None = None
@@ -184,8 +194,8 @@ class Login(EventBase):
     account_id: Id | None = None
     success: bool
     failure_reason: Literal["bad_password", "bad_mfa", "locked", "unknown_user"] | None = None
-    mfa: Literal["passed", "failed", "not_required", "skipped"] | None = None
-    mfa_method: Literal["totp", "sms", "push", "webauthn", "email"] | None = None
+    mfa: MfaResult | None = None
+    mfa_method: MfaMethod | None = None
     session_id: Id | None = None
     device: Device
     ip: IpAddress
@@ -213,6 +223,8 @@ class AccountChange(EventBase):
     new_address: Address | None = None
     new_name: Name | None = None
     payee: Payee | None = None
+    mfa: MfaResult | None = Field(default=None, description="step-up: the MFA result")
+    mfa_method: MfaMethod | None = None
     device: Device | None = None
     ip: IpAddress | None = None
     geo: Geo | None = None
@@ -222,6 +234,30 @@ class AccountChange(EventBase):
         needed = _CHANGE_FIELD.get(self.change)
         if needed and getattr(self, needed) is None:
             raise ValueError(f"{needed}: change {self.change!r} needs {needed}")
+        return self
+
+
+class ChallengeResult(EventBase):
+    """How a step-up challenge (MFA or 3-D Secure) that a decision asked for ended."""
+
+    event_type: Literal["challenge_result"]
+    customer_id: Id
+    account_id: Id | None = None
+    challenged_event_id: Id = Field(description="the event whose decision said challenge")
+    decision_id: Id | None = None
+    method: Literal["3ds", "mfa"] = Field(description="the decision's step_up")
+    mfa_method: MfaMethod | None = None
+    result: Literal["passed", "failed", "abandoned", "expired"]
+    device: Device | None = None
+    ip: IpAddress | None = None
+    geo: Geo | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.mfa_method is not None and self.method != "mfa":
+            raise ValueError("mfa_method: only for method mfa")
+        if self.challenged_event_id == self.event_id:
+            raise ValueError("challenged_event_id: the challenged event, not this result")
         return self
 
 
@@ -269,6 +305,9 @@ class KycRecord(EventBase):
     verification_status: Literal["pending", "verified", "rejected", "expired"]
     document_check: DocumentCheck | None = None
     risk_rating: Literal["low", "medium", "high"] | None = None
+    next_review_on: date | None = Field(
+        default=None, description="the next periodic review; else set by the risk rating"
+    )
 
     @model_validator(mode="after")
     def _subject_present(self) -> Self:

@@ -17,6 +17,7 @@ from typing import Any
 from riskloop.intake.contracts import (
     AccountChange,
     CardPayment,
+    ChallengeResult,
     Dispute,
     EventBase,
     KycRecord,
@@ -62,6 +63,8 @@ CONTRACTS: dict[tuple[str, int], ContractSpec] = {
         _spec(Transfer, "payments-risk", 2555),
         _spec(Login, "identity-risk", 365),
         _spec(AccountChange, "identity-risk", 1825),
+        # Step-up results label the events they answer: kept as long as those can be.
+        _spec(ChallengeResult, "identity-risk", 2555),
         _spec(KycRecord, "compliance", 1825),
         _spec(Dispute, "payments-risk", 2555),
         _spec(LedgerEntry, "finance", 2555),

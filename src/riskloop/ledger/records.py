@@ -84,6 +84,46 @@ class ChallengerScore:
         return cls(d["model"], d["score"], tuple(_from_contribution(c) for c in d["contributions"]))
 
 
+@dataclass(frozen=True, slots=True)
+class ScreenedName:
+    """A name in the event that resembled a sanctions/PEP list entry. Only the list's side
+    is recorded (its entry and name, public data): the event's name stays in the vault."""
+
+    field: str  # where in the event: payee.name, person, business.legal_name, new_name
+    source: str
+    entry_id: str
+    name: str
+    score: float
+    alert: bool  # at or above the alert threshold
+    suppressed: bool = False  # an analyst said this entry is not this customer
+    pep: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "source": self.source,
+            "entry_id": self.entry_id,
+            "name": self.name,
+            "score": self.score,
+            "alert": self.alert,
+            "suppressed": self.suppressed,
+            "pep": self.pep,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ScreenedName:
+        return cls(
+            d["field"],
+            d["source"],
+            d["entry_id"],
+            d["name"],
+            d["score"],
+            d["alert"],
+            d.get("suppressed", False),
+            d.get("pep", False),
+        )
+
+
 def _contribution(c: Contribution) -> dict[str, Any]:
     return {"feature": c.feature, "value": c.value, "reason": c.reason}
 
@@ -115,6 +155,8 @@ class Decision:
     latency_us: dict[str, int] = field(default_factory=dict)
     challenger: ChallengerScore | None = None
     canary: str | None = None  # the canary whose candidate decided this event
+    step_up: str | None = None  # with a challenge: how to step up, "3ds" or "mfa"
+    screening: tuple[ScreenedName, ...] | None = None  # None: no name in it was screened
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -139,6 +181,10 @@ class Decision:
             "latency_us": self.latency_us,
             "challenger": self.challenger.as_dict() if self.challenger else None,
             "canary": self.canary,
+            "step_up": self.step_up,
+            "screening": (
+                [n.as_dict() for n in self.screening] if self.screening is not None else None
+            ),
         }
 
     @classmethod
@@ -168,4 +214,10 @@ class Decision:
             latency_us=dict(d["latency_us"]),
             challenger=ChallengerScore.from_dict(d["challenger"]) if d.get("challenger") else None,
             canary=d.get("canary"),
+            step_up=d.get("step_up"),
+            screening=(
+                tuple(ScreenedName.from_dict(n) for n in d["screening"])
+                if d.get("screening") is not None
+                else None
+            ),
         )

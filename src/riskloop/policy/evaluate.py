@@ -49,6 +49,14 @@ class PolicyResult:
 
 
 def stepped_up(event: Mapping[str, Any]) -> bool:
+    """Whether the event carries a passed step-up: ``three_ds: authenticated`` (card
+    payments) or ``mfa: passed`` (logins, transfers, account changes, card payments).
+
+    >>> stepped_up({"event_type": "transfer", "mfa": "passed"})
+    True
+    >>> stepped_up({"event_type": "account_change", "mfa": "failed"})
+    False
+    """
     return event.get("three_ds") == "authenticated" or event.get("mfa") == "passed"
 
 

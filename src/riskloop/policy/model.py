@@ -42,6 +42,11 @@ class Thresholds:
         return {"review": self.review, "challenge": self.challenge, "decline": self.decline}
 
 
+STEP_UP_METHODS = ("3ds", "mfa")
+# 3-D Secure authenticates card payments; every other event steps up with the customer's MFA.
+_STEP_UP_BY_TYPE = {"card_payment": "3ds"}
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     id: str
@@ -50,6 +55,7 @@ class Policy:
     thresholds: Thresholds = Thresholds()
     mode: Mode = Mode.MOST_SEVERE
     allow_overrides_block: bool = True
+    step_up_method: str | None = None  # None: by event type (see step_up_for)
     description: str = ""
     version: int = 1
     status: PolicyStatus = PolicyStatus.ACTIVE
@@ -63,6 +69,18 @@ class Policy:
 
     def with_(self, **changes: Any) -> Policy:
         return replace(self, **changes)
+
+    def step_up_for(self, event_type: str) -> str:
+        """How a ``challenge`` on ``event_type`` steps up: the policy's method, else 3-D
+        Secure for card payments and MFA for the rest.
+
+        >>> p = Policy("p", ("card_payment", "login"))
+        >>> p.step_up_for("card_payment"), p.step_up_for("login")
+        ('3ds', 'mfa')
+        >>> p.with_(step_up_method="mfa").step_up_for("card_payment")
+        'mfa'
+        """
+        return self.step_up_method or _STEP_UP_BY_TYPE.get(event_type, "mfa")
 
     def as_doc(self) -> dict[str, Any]:
         """The document that saves this policy again (no version, status or authorship)."""
@@ -79,6 +97,7 @@ class Policy:
             "thresholds": self.thresholds.as_dict(),
             "mode": self.mode.value,
             "allow_overrides_block": self.allow_overrides_block,
+            "step_up_method": self.step_up_method,
             "description": self.description,
             "author": self.author,
             "note": self.note,
@@ -94,6 +113,7 @@ _DOC_KEYS = (
     "thresholds",
     "mode",
     "allow_overrides_block",
+    "step_up_method",
     "description",
 )
 _FIELDS = frozenset(
@@ -104,6 +124,7 @@ _FIELDS = frozenset(
         "thresholds",
         "mode",
         "allow_overrides_block",
+        "step_up_method",
         "description",
         "status",
         "author",
@@ -171,6 +192,11 @@ def policy_from_dict(doc: Any, *, known_types: tuple[str, ...]) -> Policy:
     override = doc.get("allow_overrides_block", True)
     if not isinstance(override, bool):
         errors.append(FieldError("allow_overrides_block", "must be true or false"))
+    step_up = doc.get("step_up_method")
+    if step_up is not None and step_up not in STEP_UP_METHODS:
+        errors.append(FieldError("step_up_method", "must be 3ds, mfa or null (by event type)"))
+    elif step_up == "3ds" and any(t != "card_payment" for t in types):
+        errors.append(FieldError("step_up_method", "3ds authenticates card payments only"))
     texts = {k: doc.get(k, "") for k in ("description", "author", "note")}
     for k, v in texts.items():
         if not isinstance(v, str) or len(v) > 500:
@@ -186,6 +212,7 @@ def policy_from_dict(doc: Any, *, known_types: tuple[str, ...]) -> Policy:
         thresholds=thresholds,
         mode=mode,
         allow_overrides_block=override,
+        step_up_method=step_up,
         status=status,
         **texts,
     )

@@ -23,9 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import label_of
+from riskloop.domain.labels import label_of, label_only
 from riskloop.features import EventInput, FeatureEngine, FeatureSet, MemoryState
-from riskloop.pipeline import Playbook, PolicyPlan
+from riskloop.ledger.records import ScreenedName
+from riskloop.pipeline import Playbook, PolicyPlan, screening_bindings
 from riskloop.policy import Outcome, stepped_up
 from riskloop.rules.cel import Activation, Evaluation, reads
 from riskloop.scoring.port import Scorer
@@ -63,6 +64,7 @@ def decide(
     at: datetime,
     known: Callable[[str, int], bool | None] | None = None,
     reading: dict[tuple[Any, ...], frozenset[str]] | None = None,
+    screening: Mapping[str, Any] | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """The outcome ``playbook`` gives an event, and the ids of its rules that hit.
 
@@ -96,6 +98,7 @@ def decide(
             playbook.lists.memberships(data, at, lists) if lists else {},
             score,
             only=only,
+            screening=screening,
         )
         for e in activation.evaluate(todo, event_type):
             results[e.rule.id] = e
@@ -153,6 +156,12 @@ def from_decisions(
             datetime.fromisoformat(d["occurred_at"]),
             known,
             reading,
+            # the names as screened then (the event's names are sealed; lists move on)
+            screening_bindings(
+                [ScreenedName.from_dict(n) for n in d["screening"]]
+                if d.get("screening") is not None
+                else None
+            ),
         )
         yield Replayed(d["event_id"], event_type, _amount(data), d["outcome"], outcome, hits, score)
 
@@ -176,7 +185,8 @@ def from_log(
         label = label_of(stored)
         if label is not None:
             engine.apply_label(label)
-            continue
+            if label_only(stored):
+                continue
         result = engine.process(
             EventInput.of(stored.event_id, stored.event_type, stored.occurred_at, stored.data)
         )

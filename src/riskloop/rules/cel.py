@@ -7,7 +7,12 @@ number is rejected at save time with the line and column:
 - ``event.<path>``: the event's fields after the vault (``event.amount``, ``event.card.bin``);
 - ``features.<name>``: the event's features (counts are ``int``, other numbers ``double``);
 - ``lists.<name>``: whether the event matches that list (``bool``);
-- ``score``: the model's score in [0, 1] (``double``).
+- ``score``: the model's score in [0, 1] (``double``);
+- ``screening.score`` (``double``), ``screening.sanctions`` and ``screening.pep`` (``bool``):
+  the best list match of the names in the event (a transfer's payee, the person at
+  onboarding) and whether a sanctions or PEP entry matched at or above the alert threshold,
+  leaving out entries an analyst suppressed for this customer. Bound only when a name in
+  the event was screened.
 
 A value that is absent (an optional field not sent, a feature with no history yet, the
 score when the model is unavailable) is not bound, so a rule that needs it does not hit;
@@ -41,6 +46,11 @@ _TYPES: dict[str, Any] = {
 }
 _ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): ([^\n]*)")
 _INTEGRAL = frozenset({"count", "count_distinct"})
+SCREENING: dict[str, CelType] = {
+    "screening.score": "double",
+    "screening.sanctions": "bool",
+    "screening.pep": "bool",
+}
 
 
 def feature_type(feature: Feature) -> CelType:
@@ -86,6 +96,7 @@ class Vocabulary:
         decl.update({f"features.{n}": t for n, t in self.features})
         decl.update({f"lists.{n}": "bool" for n in self.lists})
         decl["score"] = "double"
+        decl.update(SCREENING)
         return decl
 
 
@@ -185,6 +196,7 @@ def reads(rules: Iterable[CompiledRule], vocabulary: Vocabulary) -> frozenset[st
         *(f"features.{n}" for n, _ in vocabulary.features),
         *(f"lists.{n}" for n in vocabulary.lists),
         "score",
+        *SCREENING,
     ]
     return frozenset(
         n
@@ -206,6 +218,7 @@ class Activation:
         score: float | None,
         *,
         only: frozenset[str] | None = None,
+        screening: Mapping[str, Any] | None = None,
     ) -> None:
         wanted = {f"event.{p}": t for p, t in event_fields(vocabulary.event_type).items()}
         if only is not None:
@@ -220,6 +233,10 @@ class Activation:
                 data["lists." + name] = bool(lists.get(name, False))
         if score is not None and (only is None or "score" in only):
             data["score"] = float(score)
+        if screening is not None:
+            for name, value in screening.items():
+                if only is None or name in only:
+                    data[name] = value
         self._activation = vocabulary.env.Activation(data)
 
     def evaluate(self, rules: Sequence[CompiledRule], event_type: str) -> list[Evaluation]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import label_of
+from riskloop.domain.labels import label_of, label_only
 from riskloop.features import EventInput, FeatureEngine, FeatureSet, MemoryState
 from riskloop.scoring.port import Scorer
 
@@ -34,7 +34,8 @@ def score_stream(
         label = label_of(stored)
         if label is not None:
             engine.apply_label(label)
-            continue
+            if label_only(stored):
+                continue
         # Everything else (disputes that carry no label too) goes through the engine, as live.
         result = engine.process(
             EventInput.of(stored.event_id, stored.event_type, stored.occurred_at, stored.data)

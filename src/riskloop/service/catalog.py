@@ -562,5 +562,13 @@ class PlaybookLoader:
 
 
 def _same_policy(a: Policy, b: Policy) -> bool:
-    keys = ("event_types", "rules", "thresholds", "mode", "allow_overrides_block", "status")
+    keys = (
+        "event_types",
+        "rules",
+        "thresholds",
+        "mode",
+        "allow_overrides_block",
+        "step_up_method",
+        "status",
+    )
     return all(getattr(a, k) == getattr(b, k) for k in keys)

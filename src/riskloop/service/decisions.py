@@ -25,6 +25,7 @@ from riskloop.service.catalog import CatalogService
 from riskloop.service.features import FeatureService
 from riskloop.service.ingest import CONFLICT_REASON, Ingestor
 from riskloop.service.observe import DecisionMetrics
+from riskloop.service.screening import SCREENED_TYPES, ScreeningService
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,7 @@ class DecisionService:
         ledger: DecisionLedger,
         deadline_ms: int = 250,
         metrics: DecisionMetrics | None = None,
+        screening: ScreeningService | None = None,
     ) -> None:
         self.ingestor = ingestor
         self.features = features
@@ -53,6 +55,7 @@ class DecisionService:
         self.ledger = ledger
         self.deadline_ms = deadline_ms
         self.metrics = metrics or DecisionMetrics()
+        self.screening = screening
 
     def decide(self, payload: object, *, deadline_ms: int | None = None) -> Decided:
         try:
@@ -68,8 +71,15 @@ class DecisionService:
         deadline = started + (deadline_ms or self.deadline_ms) / 1000
         latency: dict[str, int] = {}
 
-        stored = self.ingestor.protect_only(payload, source="decision")
+        event = self.ingestor.validate(payload)
+        stored = self.ingestor.protect(event, source="decision")
         latency["intake"] = int((time.perf_counter() - started) * 1e6)
+        screened = None
+        if self.screening is not None and stored.event_type in SCREENED_TYPES:
+            t = time.perf_counter()
+            clear = event.model_dump(mode="json", exclude_none=True)
+            screened = self.screening.screen_event(stored.event_type, clear)
+            latency["screening"] = int((time.perf_counter() - t) * 1e6)
 
         t = time.perf_counter()
         outcome, result, features_ok = self.ingestor.append_for_decision(stored)
@@ -95,6 +105,7 @@ class DecisionService:
             deadline=deadline,
             started=started,
             latency_us=latency,
+            screening=screened,
         )
         t = time.perf_counter()
         recorded = self.ledger.record(decision)

@@ -7,7 +7,8 @@ stored since the last one applied, in log order — including events that anothe
 (``riskloop import``) stored. A restart or a backfill replays the log the same way through
 the same engine, which is why online and offline features agree. Shared state (Redis) is
 updated directly by whichever process stores the event, in the order Redis serialises.
-Disputes with fraud reason codes are labels: they count from their place in the stream.
+Disputes with fraud reason codes are labels: they count from their place in the stream; so
+are challenge results (``step_up`` labels), which the features count as events too.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import Label, label_of, settle
+from riskloop.domain.labels import Label, label_of, label_only, settle
 from riskloop.domain.ports import EventLog
 from riskloop.errors import RiskloopError
 from riskloop.features import EventInput, FeatureEngine, FeatureResult, FeatureSet, MemoryState
@@ -90,7 +91,8 @@ class FeatureService:
         if label is not None:
             self.engine.apply_label(label)
             stats.labels += 1
-            return None
+            if label_only(stored):
+                return None
         result = self.engine.process(as_input(stored))
         stats.events += 1
         stats.late += result.late

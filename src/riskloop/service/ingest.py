@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from riskloop.domain.events import AppendOutcome, AppendStatus, DeadLetter, StoredEvent
 from riskloop.domain.ports import DeadLetters, EventLog
 from riskloop.errors import FieldError, InvalidEvent, RiskloopError
@@ -145,12 +147,19 @@ class Ingestor:
 
     # -- API: atomic ----------------------------------------------------------------------
 
-    def _protect(self, payload: object, source: str) -> StoredEvent:
+    def validate(self, payload: object) -> BaseModel:
+        """The event checked against its contract, still in clear: only for the moment before
+        :meth:`protect` (screening reads the names the vault is about to seal)."""
         try:
-            event = validate_event(payload)
+            return validate_event(payload)
         except InvalidEvent as exc:
             raise type(exc)(_masked(exc.errors)) from None
+
+    def protect(self, event: BaseModel, *, source: str) -> StoredEvent:
         return self.vault.protect(event, source=source)
+
+    def _protect(self, payload: object, source: str) -> StoredEvent:
+        return self.vault.protect(self.validate(payload), source=source)
 
     def protect_only(self, payload: object, *, source: str = "api") -> StoredEvent:
         """Validate and protect without storing (for what-if reads such as feature previews)."""

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from riskloop.domain.events import StoredEvent
-from riskloop.domain.labels import Label, label_of, settle
+from riskloop.domain.labels import Label, label_of, label_only, settle
 from riskloop.features import EventInput, FeatureEngine, FeatureSet, MemoryState
 from riskloop.features.engine import to_ms
 
@@ -124,7 +124,8 @@ def build_training_set(
             engine.apply_label(label)
             if to_ms(label.arrived_at) <= cutoff_ms:
                 settle(book, label)
-            continue
+            if label_only(stored):
+                continue
         result = engine.process(
             EventInput.of(stored.event_id, stored.event_type, stored.occurred_at, stored.data)
         )

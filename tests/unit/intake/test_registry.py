@@ -11,6 +11,7 @@ from riskloop.intake.contracts import CardPayment
 ALL_TYPES = (
     "account_change",
     "card_payment",
+    "challenge_result",
     "dispute",
     "kyc_record",
     "label",
@@ -21,7 +22,7 @@ ALL_TYPES = (
 SPECS = list(CONTRACTS.values())
 
 
-def test_the_catalogue_has_the_eight_event_types_sorted() -> None:
+def test_the_catalogue_has_the_nine_event_types_sorted() -> None:
     assert EVENT_TYPES == ALL_TYPES
     assert sorted(CONTRACTS) == [(t, 1) for t in ALL_TYPES]
 
@@ -33,6 +34,7 @@ def test_the_catalogue_has_the_eight_event_types_sorted() -> None:
         ("transfer", "payments-risk", 2555),
         ("login", "identity-risk", 365),
         ("account_change", "identity-risk", 1825),
+        ("challenge_result", "identity-risk", 2555),
         ("kyc_record", "compliance", 1825),
         ("dispute", "payments-risk", 2555),
         ("ledger_entry", "finance", 2555),

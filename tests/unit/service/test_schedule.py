@@ -102,6 +102,9 @@ def test_the_setting_defaults_to_cheap_jobs_and_reads_like_any_other() -> None:
         ("drift", timedelta(hours=1)),
         ("performance", timedelta(days=1)),
         ("freshness", timedelta(minutes=15)),
+        ("kyc-sync", timedelta(minutes=1)),
+        ("rescreen", timedelta(minutes=15)),
+        ("kyc-reviews", timedelta(days=1)),
     )
     assert Settings.from_env({"RISKLOOP_SCHEDULE": "off"}).schedule == ()
     got = Settings.from_env({"RISKLOOP_SCHEDULE": "cases-sync=1m,train=7d"}).schedule

@@ -45,6 +45,7 @@ def _policy(body: dict[str, Any], status: str) -> Policy:
         thresholds=Thresholds(**body["thresholds"]),
         mode=Mode(body["mode"]),
         allow_overrides_block=body["allow_overrides_block"],
+        step_up_method=body.get("step_up_method"),  # versions saved before it: by event type
         description=body["description"],
         version=body["version"],
         status=PolicyStatus(status),

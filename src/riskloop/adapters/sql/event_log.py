@@ -378,6 +378,20 @@ class SqlEventLog:
         with self.engine.connect() as conn:
             return [_to_event(r) for r in conn.execute(q)]
 
+    def scan_type(
+        self, event_type: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Events of one type after ``after_seq``, in log order (the KYC projection reads
+        only ``kyc_record`` events; the type index narrows the scan)."""
+        q = (
+            select(event_log)
+            .where(event_log.c.event_type == event_type, event_log.c.seq > after_seq)
+            .order_by(event_log.c.seq)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_to_event(r) for r in conn.execute(q)]
+
     def card_payments(self, token: str, start: datetime, end: datetime) -> list[StoredEvent]:
         """Card payments of one card (by token) that occurred in ``[start, end)``, through
         the ``card_token`` index."""

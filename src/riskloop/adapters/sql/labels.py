@@ -1,5 +1,5 @@
-"""The label index in SQL: label and dispute events copied out of the log into a table
-that answers "which labels does this event have" and "which labels are still pending".
+"""The label index in SQL: label, dispute and challenge-result events copied out of the log
+into a table that answers "which labels does this event have" and "which are still pending".
 
 ``sync`` copies what the table lacks (an anti-join on the label id), so it is idempotent
 and needs no cursor: events committed out of sequence order by concurrent writers are picked
@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from riskloop.adapters.sql._dialect import insert_ignoring_conflicts
 from riskloop.adapters.sql.event_log import _to_event
 from riskloop.adapters.sql.schema import event_log, labels
-from riskloop.domain.labels import LabelEntry, entry_of
+from riskloop.domain.labels import LABEL_EVENT_TYPES, LabelEntry, entry_of
 from riskloop.errors import StorageError
 
 _PENDING = and_(
@@ -61,7 +61,7 @@ class SqlLabelIndex:
         missing = (
             select(event_log)
             .where(
-                event_log.c.event_type.in_(("label", "dispute"))
+                event_log.c.event_type.in_(LABEL_EVENT_TYPES)
                 & not_(exists().where(labels.c.label_id == event_log.c.event_id))
             )
             .order_by(event_log.c.seq)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -401,4 +402,109 @@ job_runs = Table(
     Column("last_status", String(16), nullable=True),  # ok, failed
     Column("last_error", Text, nullable=True),
     Column("runs", Integer, nullable=False),
+)
+
+# -- identity and compliance (migration 0007) ------------------------------------------------
+
+# One row per loaded version of a sanctions/PEP list, with its diff from the one before.
+screening_lists = Table(
+    "screening_lists",
+    metadata,
+    Column("source", String(64), nullable=False),  # ofac_sdn, un, opensanctions, ...
+    Column("version", Integer, nullable=False),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    Column("loaded_by", String(100), nullable=False),
+    Column("origin", String(500), nullable=False),  # the file or URL (its query string dropped)
+    Column("digest", String(64), nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("diff", Json, nullable=False),
+    PrimaryKeyConstraint("source", "version"),
+)
+
+# List entries with the versions they were valid in: [version_from, version_to); the current
+# ones have no version_to. A changed entry closes its row and opens a new one.
+screening_entries = Table(
+    "screening_entries",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("source", String(64), nullable=False),
+    Column("entry_id", String(64), nullable=False),
+    Column("version_from", Integer, nullable=False),
+    Column("version_to", Integer, nullable=True),
+    Column("digest", String(64), nullable=False),
+    Column("body", Json, nullable=False),
+    Index("ix_screening_entries_current", "source", "version_to", "entry_id"),
+)
+
+# "Not this customer": an analyst's false-positive decision on one list entry, valid while
+# the entry's content (digest) is unchanged and until it expires. The note is sealed.
+screening_suppressions = Table(
+    "screening_suppressions",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("customer_id", String(128), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("entry_id", String(64), nullable=False),
+    Column("entry_digest", String(64), nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_by", String(100), nullable=True),
+    Column("note_ciphertext", LargeBinary, nullable=True),
+    Column("note_wrapped_key", LargeBinary, nullable=True),
+    Column("note_key_version", Integer, nullable=True),
+    Index("ix_screening_suppressions_customer", "customer_id"),
+    Index("ix_screening_suppressions_key_version", "note_key_version"),
+)
+
+# A customer's potential match with a list entry version, found by (re-)screening; one row per
+# entry content, so a re-screen finds it again without a second alert.
+screening_hits = Table(
+    "screening_hits",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("customer_id", String(128), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("entry_id", String(64), nullable=False),
+    Column("entry_digest", String(64), nullable=False),
+    Column("list_version", Integer, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("status", String(16), nullable=False),  # open, confirmed, false_positive, closed
+    Column("match", Json, nullable=False),  # the list side and the evidence kinds: no PII
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("resolved_by", String(100), nullable=True),
+    Column("task_id", String(48), nullable=True),
+    UniqueConstraint(
+        "customer_id", "source", "entry_id", "entry_digest", name="ux_screening_hits_entry"
+    ),
+    Index("ix_screening_hits_status", "status", "updated_at"),
+)
+
+# The KYC/KYB state of a customer, projected from its latest kyc_record event; the subject's
+# names, date of birth and document numbers (for screening) are sealed by the vault.
+kyc_profiles = Table(
+    "kyc_profiles",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("customer_id", String(128), nullable=False, unique=True),
+    Column("subject", String(16), nullable=False),  # person, business
+    Column("event_id", String(128), nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("verification_status", String(16), nullable=False),
+    Column("risk_rating", String(8), nullable=True),
+    Column("document_check", Json, nullable=True),
+    Column("next_review_at", UtcDateTime, nullable=True),
+    Column("sanctions_status", String(24), nullable=False),
+    Column("pep_status", String(24), nullable=False),
+    Column("screened", Json, nullable=False),  # source -> list version last screened against
+    Column("screened_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("subject_ciphertext", LargeBinary, nullable=True),
+    Column("subject_wrapped_key", LargeBinary, nullable=True),
+    Column("subject_key_version", Integer, nullable=True),
+    Index("ix_kyc_profiles_review", "next_review_at"),
+    Index("ix_kyc_profiles_key_version", "subject_key_version"),
 )

@@ -6,7 +6,13 @@ from collections import Counter
 
 from sqlalchemy import Column, Engine, Table, func, select, update
 
-from riskloop.adapters.sql.schema import case_log, dead_letters, event_log
+from riskloop.adapters.sql.schema import (
+    case_log,
+    dead_letters,
+    event_log,
+    kyc_profiles,
+    screening_suppressions,
+)
 from riskloop.domain.events import SealedBox
 
 # table -> (row id, ciphertext, wrapped data key, key version)
@@ -20,6 +26,20 @@ _SEALED: dict[str, tuple[Table, str, str, str, str]] = {
         "payload_key_version",
     ),
     "case_log": (case_log, "seq", "note_ciphertext", "note_wrapped_key", "note_key_version"),
+    "screening_suppressions": (
+        screening_suppressions,
+        "id",
+        "note_ciphertext",
+        "note_wrapped_key",
+        "note_key_version",
+    ),
+    "kyc_profiles": (
+        kyc_profiles,
+        "id",
+        "subject_ciphertext",
+        "subject_wrapped_key",
+        "subject_key_version",
+    ),
 }
 
 

@@ -28,6 +28,7 @@ from riskloop.entrypoints.http import (
     model_routes,
     monitor_routes,
     release_routes,
+    screening_routes,
     task_routes,
 )
 from riskloop.entrypoints.http.body import TooLarge, json_body
@@ -89,6 +90,10 @@ def create_app(
             await run_in_threadpool(rl.canaries.refresh)
         except RiskloopError as exc:
             log.error("serving models not loaded yet: %s", exc)
+        try:  # the sanctions index (seconds to build) before the first decision screens
+            await run_in_threadpool(rl.screening.warm)
+        except RiskloopError as exc:
+            log.error("sanctions lists not loaded yet: %s", exc)
         stop = threading.Event()
         follower = threading.Thread(
             target=_follow_log,
@@ -234,6 +239,7 @@ def create_app(
     app.include_router(case_routes.router(rl))
     app.include_router(release_routes.router(rl))
     app.include_router(monitor_routes.router(rl))
+    app.include_router(screening_routes.router(rl))
     app.include_router(metrics.router(rl))
 
     @app.get("/healthz", tags=["health"])

@@ -167,6 +167,7 @@ POLICY_SCHEMA: dict[str, Any] = {
         },
         "mode": {"enum": ["most_severe", "first_match"]},
         "allow_overrides_block": {"type": "boolean"},
+        "step_up_method": {"enum": ["3ds", "mfa", None]},
         "status": {"enum": ["active", "shadow", "retired"]},
         "description": _TEXT,
         "author": _AUTHOR,

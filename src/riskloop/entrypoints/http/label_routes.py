@@ -32,7 +32,13 @@ customer statements, which outrank merchant refunds; within a tier the latest wi
 """
 
 Kind = Literal[
-    "chargeback", "dispute", "refund_fraud", "analyst", "customer_report", "confirmed_good"
+    "chargeback",
+    "dispute",
+    "refund_fraud",
+    "analyst",
+    "customer_report",
+    "confirmed_good",
+    "step_up",  # from challenge_result events, not sent here
 ]
 
 
