@@ -38,8 +38,9 @@ from riskloop.bootstrap import build
 from riskloop.config import Settings
 from riskloop.screening.model import Alias, EntityKind, ListEntry
 from riskloop.screening.sources import load_path
+from tests.support.sanctions import sanctions_dir
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sanctions"
+DATA = sanctions_dir()  # ../shared/data/sanctions, or the copies in tests/data
 FIRST = [
     "james",
     "mary",

@@ -41,9 +41,10 @@ from anyascii import anyascii
 from benchmarks.import_throughput import machine
 from riskloop.screening import EntityKind, Index, ListEntry, Query, fold, load_path
 from riskloop.screening.vocabulary import NICKNAMES
+from tests.support.sanctions import sanctions_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("RISKLOOP_SANCTIONS_DATA", ROOT.parent / "shared/data/sanctions"))
+DATA = sanctions_dir()  # ../shared/data/sanctions, or the copies in tests/data
 ALERT = 0.70
 LEVELS = (0.6, 0.7, 0.8, 0.9)
 

@@ -113,13 +113,15 @@ class KycService:
         )
         return profile, box
 
-    def sync(self, *, batch: int = 500) -> SyncReport:
-        """Apply the ``kyc_record`` events stored since the last run, then screen the
-        customers whose profile changed (a new customer, a new name)."""
+    def sync(self, *, batch: int = 500, max_events: int | None = None) -> SyncReport:
+        """Apply the ``kyc_record`` events stored since the last run (at most ``max_events``:
+        a read path catches up a little, the job all the way), then screen the customers
+        whose profile changed. A crash before the screen leaves those profiles unscreened,
+        and the ``rescreen`` job screens them."""
         report = SyncReport()
         after = int(self.store.cursor(CURSOR) or 0)
         changed: list[str] = []
-        while True:
+        while max_events is None or report.events < max_events:
             events = self.events.scan_type("kyc_record", after_seq=after, limit=batch)
             if not events:
                 break

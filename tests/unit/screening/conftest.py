@@ -1,28 +1,21 @@
-"""The real lists in shared/data/sanctions, parsed and indexed once per test session."""
+"""The real lists (``tests/support/sanctions.py`` says where), parsed and indexed once per
+test session."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from riskloop.screening import Index, ListEntry, load_ofac, load_un
-
-DATA = Path(
-    os.environ.get(
-        "RISKLOOP_SANCTIONS_DATA",
-        Path(__file__).resolve().parents[4] / "shared" / "data" / "sanctions",
-    )
-)
+from tests.support.sanctions import sanctions_dir
 
 
 def _data() -> Path:
-    if not (DATA / "ofac_sdn.csv").is_file():
-        if os.environ.get("CI"):
-            raise RuntimeError(f"the sanctions lists are missing from {DATA}")
-        pytest.skip(f"no sanctions lists in {DATA}")
-    return DATA
+    data = sanctions_dir()
+    if not (data / "ofac_sdn.csv").is_file():
+        raise RuntimeError(f"the sanctions lists are missing from {data}")
+    return data
 
 
 @pytest.fixture(scope="session")

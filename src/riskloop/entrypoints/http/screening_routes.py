@@ -226,7 +226,7 @@ def router(rl: Riskloop) -> APIRouter:
         """KYC/KYB profiles by screening status or review due date (no PII)."""
 
         def run() -> list[dict[str, Any]]:
-            kyc.sync()
+            kyc.sync(max_events=2000)  # a read catches up a little; the job the rest
             found = kyc.search(
                 sanctions_status=sanctions_status,
                 due_within_days=due_within_days,
@@ -242,7 +242,7 @@ def router(rl: Riskloop) -> APIRouter:
         """One customer's KYC profile and screening hits (the subject's PII stays sealed)."""
 
         def run() -> dict[str, Any]:
-            kyc.sync()
+            kyc.sync(max_events=2000)  # a read catches up a little; the job the rest
             return kyc.get(customer_id)
 
         return await run_in_threadpool(run)
