@@ -163,3 +163,18 @@ def test_a_crashed_rescreen_is_finished_by_the_next_run(
         "screening:cus-0",
         "screening:cus-2",
     }
+
+
+def test_a_pep_hit_counts_towards_the_pep_status_however_the_list_spells_it(
+    any_rl: Riskloop,
+) -> None:
+    """Decisions and profiles must agree on which entries are PEPs (one rule for both)."""
+    store = any_rl.screening.store
+    hits = [
+        Hit("cus-a", "opensanctions", "p1", "d1", 1, 0.9, {"programs": ["role.pep"]}),
+        Hit("cus-b", "local", "p2", "d2", 1, 0.9, {"programs": ["PEP"]}),
+        Hit("cus-c", "ofac_sdn", "7001", "d3", 1, 0.9, {"programs": ["SDGT"]}),
+    ]
+    store.record_hits(hits, NOW)
+    found = store.open_hit_customers(["cus-a", "cus-b", "cus-c"])
+    assert found == {"cus-a": {"pep:open"}, "cus-b": {"pep:open"}, "cus-c": {"sanctions:open"}}

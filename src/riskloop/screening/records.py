@@ -8,7 +8,7 @@ of the match (public data) and the kinds of evidence, never the customer's value
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -31,6 +31,13 @@ class HitStatus(StrEnum):
     CONFIRMED = "confirmed"
     FALSE_POSITIVE = "false_positive"
     CLOSED = "closed"  # the entry left the list or changed before anyone looked
+
+
+def pep_programs(programs: Iterable[object]) -> bool:
+    """Whether a list entry's programmes make it a politically exposed person: the
+    FollowTheMoney topic ``role.pep`` (and its sub-topics) or a list's own ``PEP``. One rule
+    for decisions, hits and profile statuses."""
+    return any(str(p).lower().startswith("role.pep") or str(p).upper() == "PEP" for p in programs)
 
 
 RISK_RATINGS = ("low", "medium", "high")

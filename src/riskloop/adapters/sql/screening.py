@@ -29,7 +29,14 @@ from riskloop.adapters.sql.schema import (
 from riskloop.domain.events import SealedBox
 from riskloop.errors import ConflictError, StorageError
 from riskloop.ledger.audit import AuditEntry
-from riskloop.screening.records import Hit, HitStatus, KycProfile, SanctionsStatus, Suppression
+from riskloop.screening.records import (
+    Hit,
+    HitStatus,
+    KycProfile,
+    SanctionsStatus,
+    Suppression,
+    pep_programs,
+)
 
 _CHUNK = 500  # ids per IN (...) clause
 
@@ -424,9 +431,7 @@ class SqlScreeningStore:
                 h.status.in_([HitStatus.OPEN.value, HitStatus.CONFIRMED.value]),
             )
             for r in self._read(q):
-                pep = any(
-                    str(p).startswith("role.pep") for p in (r.match or {}).get("programs", ())
-                )
+                pep = pep_programs((r.match or {}).get("programs", ()))
                 out.setdefault(r.customer_id, set()).add(
                     f"{'pep' if pep else 'sanctions'}:{r.status}"
                 )

@@ -10,12 +10,12 @@ from typing import Any
 from riskloop.errors import FieldError, InvalidInput
 from riskloop.screening.match import Match, Query
 from riskloop.screening.model import EntityKind
-from riskloop.screening.records import safe_query, subject_of_kyc
+from riskloop.screening.records import pep_programs, safe_query, subject_of_kyc
 
 
 def is_pep(match: Match | Mapping[str, Any]) -> bool:
     programs = match.entry.programs if isinstance(match, Match) else match.get("programs", ())
-    return any(str(p).lower().startswith("role.pep") or str(p).upper() == "PEP" for p in programs)
+    return pep_programs(programs)
 
 
 def party(path: str, data: Mapping[str, Any]) -> str | None:
