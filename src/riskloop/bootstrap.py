@@ -46,6 +46,7 @@ from riskloop.service.backtest import BacktestService
 from riskloop.service.canary import CanaryService
 from riskloop.service.cases import CaseService
 from riskloop.service.catalog import CatalogService
+from riskloop.service.credit import CreditService
 from riskloop.service.decisions import DecisionService
 from riskloop.service.features import FeatureService, iterate_log
 from riskloop.service.kyc import KycService
@@ -84,6 +85,7 @@ class Riskloop:
     monitoring: MonitoringService
     screening: ScreeningService
     kyc: KycService
+    credit: CreditService
 
     def close(self) -> None:
         self.features.engine.close()
@@ -133,6 +135,10 @@ def load_scorer(version: ModelVersion, artifact: bytes) -> Scorer:
     if version.kind == "logistic":
         # Named like every scorer: the version and its content, e.g. fraud@2+3f2a9c1e.
         return LogisticScorer(orjson.loads(artifact), name=f"{version.ref}+{version.sha256[:8]}")
+    if version.kind in ("credit_lightgbm", "credit_scorecard"):
+        from riskloop.adapters.credit_scorer import load_credit_scorer
+
+        return load_credit_scorer(version.kind, artifact, name=version.ref)
     raise ValueError(f"unknown model kind {version.kind!r}")
 
 
@@ -277,4 +283,5 @@ def build(
             tasks=tasks,
             review_days=parse_review_days(settings.kyc_review_days),
         ),
+        credit=CreditService(models, ledger),
     )

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from riskloop.credit.assess import Assessed, assess
+from riskloop.credit.inputs import CREDIT_TYPES
 from riskloop.domain.events import StoredEvent
 from riskloop.ledger.records import (
     ChallengerScore,
@@ -36,7 +38,7 @@ from riskloop.ledger.records import (
 from riskloop.policy import Outcome, Policy, PolicyResult, evaluate, stepped_up
 from riskloop.rules.cel import Activation, CompiledRule, Evaluation, Vocabulary
 from riskloop.rules.lists import ListIndex
-from riskloop.rules.model import Status
+from riskloop.rules.model import Action, Status
 from riskloop.scoring.port import FixedScorer, Score, Scorer, ScorerSource
 
 log = logging.getLogger(__name__)
@@ -224,6 +226,10 @@ class Pipeline:
             outcome, reasons, decided_by = result.outcome, result.reasons, result.decided_by
         else:
             outcome, reasons, decided_by = Outcome.APPROVE, (NO_POLICY,), "default"
+        credit = None
+        if event_type in CREDIT_TYPES:
+            credit = self._credit(plan, outcome, stored, evaluated, score, features, now)
+            outcome, reasons = Outcome(credit.outcome), (*reasons, *credit.reasons)
         step_up = None  # a challenge says how: the policy's method, else by event type
         if plan is not None and outcome is Outcome.CHALLENGE:
             step_up = plan.policy.step_up_for(event_type)
@@ -283,4 +289,35 @@ class Pipeline:
             canary=route.name if route is not None else None,
             step_up=step_up,
             screening=screening,
+            credit=credit.result if credit is not None else None,
+        )
+
+    @staticmethod
+    def _credit(
+        plan: PolicyPlan | None,
+        outcome: Outcome,
+        stored: StoredEvent,
+        evaluated: Mapping[str, Evaluation],
+        score: Score | None,
+        features: Mapping[str, Any] | None,
+        now: datetime,
+    ) -> Assessed:
+        """The offer and notice of a credit application (see ``riskloop.credit.assess``):
+        the deciding policy's decline rules that hit, else the score's drivers."""
+        hits = [evaluated[c.rule.id] for c in plan.rules if c.rule.id in evaluated] if plan else []
+        declined_by = [
+            (e.rule.reason, e.rule.description)
+            for e in hits
+            if e.hit and e.rule.status is Status.ACTIVE and e.rule.action is Action.DECLINE
+        ]
+        return assess(
+            stored.data,
+            event_id=stored.event_id,
+            outcome=outcome.value,
+            pd=score.value if score else None,
+            declined_by=declined_by,
+            drivers=[(c.reason, c.feature) for c in score.contributions] if score else [],
+            values=features or {},
+            decided_on=now.date().isoformat(),
+            table=plan.policy.credit if plan is not None else None,
         )

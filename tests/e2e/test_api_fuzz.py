@@ -96,6 +96,7 @@ OPERATIONS = [
     ("POST", "/v1/decisions"),
     ("GET", "/v1/decisions"),
     ("GET", "/v1/decisions/{decision_id}"),
+    ("GET", "/v1/decisions/{decision_id}/notice"),
     ("GET", "/v1/rules"),
     ("POST", "/v1/rules"),
     ("POST", "/v1/rules/validate"),

@@ -50,13 +50,13 @@ def test_validate_names_each_problem_and_saves_nothing(tmp_path: Path) -> None:
 def test_load_is_idempotent_and_audited(tmp_path: Path) -> None:
     first = _run(tmp_path, "rules", "load", str(PLAYBOOK), "--author", "ana")
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout) == {"lists": 5, "rules": 20, "policies": 5, "unchanged": 0}
+    assert json.loads(first.stdout) == {"lists": 5, "rules": 25, "policies": 6, "unchanged": 0}
     again = _run(tmp_path, "rules", "load", str(PLAYBOOK), "--author", "ana")
-    assert json.loads(again.stdout)["unchanged"] == 30
+    assert json.loads(again.stdout)["unchanged"] == 36
     policies = _run(tmp_path, "policies", "list")
     assert "cards@1" in policies.stdout and "active" in policies.stdout
     verify = _run(tmp_path, "audit", "verify")
-    assert verify.returncode == 0 and "30 entries" in verify.stdout
+    assert verify.returncode == 0 and "36 entries" in verify.stdout
     engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'riskloop.db'}")
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE seq = 5"))

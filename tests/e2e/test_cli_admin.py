@@ -28,7 +28,7 @@ def test_contracts_export_writes_one_json_schema_per_contract(tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in (tmp_path / "schemas").iterdir())
     assert "card_payment.v1.schema.json" in files
-    assert len(files) == 9
+    assert len(files) == 10
     schema = json.loads((tmp_path / "schemas" / "kyc_record.v1.schema.json").read_text())
     assert schema["x-owner"] == "compliance"
     assert schema["additionalProperties"] is False

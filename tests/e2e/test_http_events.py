@@ -133,6 +133,7 @@ def test_contracts_are_listed_and_exported_as_json_schema(client: TestClient) ->
         "account_change",
         "challenge_result",
         "kyc_record",
+        "credit_application",
         "dispute",
         "ledger_entry",
         "label",

@@ -20,7 +20,16 @@ from sqlalchemy import create_engine, inspect, text
 
 from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
-from tests.support.factories import EMAIL, HOLDER, IBAN, PANS, card_payment, kyc_record, transfer
+from tests.support.factories import (
+    EMAIL,
+    HOLDER,
+    IBAN,
+    PANS,
+    card_payment,
+    credit_application,
+    kyc_record,
+    transfer,
+)
 
 RISKLOOP = str(Path(sys.executable).with_name("riskloop"))
 
@@ -66,12 +75,14 @@ def _events() -> tuple[list[dict[str, Any]], list[Any]]:
     good.append(transfer())
     good.append(transfer(payee={"name": PAYEE, "iban": IBAN_SPACED, "bank_country": "DE"}))
     good.append(kyc_record())
+    good.append(credit_application())
     bad: list[Any] = [
         card_payment(card={"pan": PANS[1], "holder_name": HOLDER}, amount=-5),
         card_payment(card={"number": PANS[3], "holder_name": HOLDER}),  # a wrong field name
         card_payment(card={"pan": _spaced(PANS[2])[-1]}, currency="EURO"),  # a spaced PAN
         transfer(currency="XYZW"),  # with the IBAN, payee and reference
         kyc_record(verification_status="maybe"),  # with the whole person
+        credit_application(term_months=None),  # a loan needs its term; the whole applicant
         # A line that is not JSON at all, full of secrets: sealed as read.
         json.dumps({"card": {"pan": PANS[0]}, "email": EMAIL, "iban": IBAN})[:-1],
     ]
@@ -146,6 +157,8 @@ def _assert_vault_gives_back(rl: Riskloop) -> list[str]:
     assert person["date_of_birth"] == KYC["date_of_birth"]
     assert person["document"]["number"] == KYC["passport"]
     assert person["phone"] == KYC["phone"]
+    (application,) = by_type["credit_application"]
+    assert rl.vault.reveal(application)["applicant"] == person
     assert {rl.vault.reveal(t)["payee"]["iban"] for t in by_type["transfer"]} == {
         IBAN,
         IBAN_SPACED,

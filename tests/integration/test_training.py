@@ -14,6 +14,7 @@ import yaml
 from riskloop.domain.events import StoredEvent
 from riskloop.features import FeatureSet
 from riskloop.features.engine import to_ms
+from riskloop.intake import EVENT_TYPES
 from riskloop.rules.model import rule_from_dict
 from riskloop.training.baseline import rule_flags
 from riskloop.training.dataset import TrainingSet, build_training_set
@@ -78,9 +79,7 @@ def test_the_model_beats_the_rules_on_a_later_window(
     scores = model.predict(test.x)
 
     rules = [
-        rule_from_dict(
-            r, known_types=("card_payment", "transfer", "login", "account_change", "kyc_record")
-        )
+        rule_from_dict(r, known_types=EVENT_TYPES)
         for r in yaml.safe_load(PLAYBOOK.read_text())["rules"]
     ]
     flags = rule_flags(rules, test, fs)

@@ -74,3 +74,26 @@ def kyc_record(**overrides: Any) -> dict[str, Any]:
     }
     event.update(overrides)
     return event
+
+
+def credit_application(**overrides: Any) -> dict[str, Any]:
+    """A loan application by the KYC record's person (the same PII, for the at-rest scan)."""
+    person = kyc_record()["person"]
+    event: dict[str, Any] = {
+        "event_id": next_id(),
+        "event_type": "credit_application",
+        "occurred_at": "2026-11-01T09:30:00Z",
+        "customer_id": "cus-1",
+        "product": "loan",
+        "applicant": person,
+        "requested_amount": 500_000,
+        "currency": "GBP",
+        "term_months": 24,
+        "purpose": "repairs",
+        "monthly_income": 300_000,
+        "housing": "own",
+        "employment": {"status": "employed", "months_in_job": 40, "level": "skilled"},
+        "bureau": {"credit_history": "paid_duly"},
+    }
+    event.update(overrides)
+    return event

@@ -18,6 +18,7 @@ from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.cli_cases import cases_app
 from riskloop.entrypoints.cli_catalog import audit_app, lists_app, policies_app, rules_app
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
+from riskloop.entrypoints.cli_credit import credit_app
 from riskloop.entrypoints.cli_features import features_app
 from riskloop.entrypoints.cli_jobs import jobs_app
 from riskloop.entrypoints.cli_labels import labels_app
@@ -25,6 +26,7 @@ from riskloop.entrypoints.cli_models import models_app, score_command, train_com
 from riskloop.entrypoints.cli_monitor import monitor_app
 from riskloop.entrypoints.cli_release import backtest, canary_app, shadow
 from riskloop.entrypoints.cli_screening import kyc_app, screen, screening_app
+from riskloop.entrypoints.cli_simulate import simulate_command
 from riskloop.entrypoints.cli_tasks import tasks_app
 from riskloop.errors import ConfigError, InvalidEvent, RiskloopError
 from riskloop.intake import CONTRACTS, json_schema
@@ -63,6 +65,8 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(screening_app, name="screening")
 app.add_typer(kyc_app, name="kyc")
+app.add_typer(credit_app, name="credit")
+app.command("simulate")(simulate_command)
 app.command("screen")(screen)
 app.command("train")(train_command)
 app.command("score")(score_command)

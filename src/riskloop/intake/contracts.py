@@ -318,6 +318,92 @@ class KycRecord(EventBase):
         return self
 
 
+class Employment(Contract):
+    status: Literal["employed", "self_employed", "unemployed", "retired", "student"]
+    months_in_job: Annotated[int, BeforeValidator(reject_bool), Field(ge=0, le=720)] | None = None
+    level: Literal["unskilled", "skilled", "management"] | None = Field(
+        default=None, description="the job's skill level"
+    )
+
+
+Count = Annotated[int, BeforeValidator(reject_bool), Field(ge=0, le=100)]
+
+
+class Bureau(Contract):
+    """Bureau-style attributes of the applicant's credit file."""
+
+    credit_history: Literal["no_credit", "all_paid_here", "paid_duly", "past_delay", "critical"]
+    existing_credits: Count = 0
+    other_installment_plans: Literal["none", "bank", "stores"] = "none"
+    delinquencies_24m: Count = Field(default=0, description="payments 30+ days late, 24 months")
+    bankruptcy: bool = False
+    score: Annotated[int, BeforeValidator(reject_bool), Field(ge=0, le=1000)] | None = Field(
+        default=None, description="the bureau's own score, recorded as sent"
+    )
+
+
+class CreditApplication(EventBase):
+    """An application for a loan or a credit line: applicant, income, obligations, bureau
+    attributes and the amount asked for."""
+
+    event_type: Literal["credit_application"]
+    product: Literal["loan", "credit_line"]
+    customer_id: Id | None = None
+    applicant: Person
+    requested_amount: AmountMinor = Field(description="loan amount or credit limit asked for")
+    currency: Currency
+    term_months: Annotated[int, BeforeValidator(reject_bool), Field(ge=1, le=480)] | None = Field(
+        default=None, description="loans: required; credit lines: none"
+    )
+    purpose: (
+        Literal[
+            "car_new",
+            "car_used",
+            "furniture",
+            "radio_tv",
+            "appliances",
+            "repairs",
+            "education",
+            "retraining",
+            "business",
+            "other",
+        ]
+        | None
+    ) = None
+    monthly_income: AmountMinor = Field(description="net monthly income")
+    monthly_obligations: AmountMinor = Field(
+        default=0, description="existing monthly debt payments and rent"
+    )
+    dependents: Count = 0
+    housing: Literal["rent", "own", "free"]
+    months_at_address: Annotated[int, BeforeValidator(reject_bool), Field(ge=0, le=1200)] | None = (
+        None
+    )
+    property: Literal["real_estate", "savings_or_insurance", "car_or_other", "none"] = "none"
+    checking_balance: (
+        Annotated[int, BeforeValidator(reject_bool), Field(ge=-(10**12), le=10**12)] | None
+    ) = Field(default=None, description="minor units; none: no checking account")
+    savings_balance: AmountMinor | None = Field(default=None, description="none: unknown or none")
+    guarantor: Literal["none", "co_applicant", "guarantor"] = "none"
+    employment: Employment
+    bureau: Bureau
+    device: Device | None = None
+    ip: IpAddress | None = None
+    geo: Geo | None = None
+
+    @model_validator(mode="after")
+    def _product_terms(self) -> Self:
+        if self.product == "loan" and self.term_months is None:
+            raise ValueError("term_months: a loan needs its term")
+        if self.product == "loan" and self.purpose is None:
+            raise ValueError("purpose: a loan needs its purpose")
+        if self.product == "credit_line" and self.term_months is not None:
+            raise ValueError("term_months: a credit line has no term")
+        if self.requested_amount <= 0:
+            raise ValueError("requested_amount: must be more than 0")
+        return self
+
+
 # Reason-code shapes of the networks whose codes riskloop interprets (issue: labels).
 _REASON_CODE_SHAPE = {
     "visa": (re.compile(r"^[0-9]{2}\.[0-9]{1,2}$"), "Visa reason codes look like 10.4"),

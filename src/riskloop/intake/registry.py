@@ -18,6 +18,7 @@ from riskloop.intake.contracts import (
     AccountChange,
     CardPayment,
     ChallengeResult,
+    CreditApplication,
     Dispute,
     EventBase,
     KycRecord,
@@ -66,6 +67,9 @@ CONTRACTS: dict[tuple[str, int], ContractSpec] = {
         # Step-up results label the events they answer: kept as long as those can be.
         _spec(ChallengeResult, "identity-risk", 2555),
         _spec(KycRecord, "compliance", 1825),
+        # Credit files: kept while adverse-action and fair-lending reviews can ask (25 months
+        # under Regulation B; 7 years for the credit agreement itself).
+        _spec(CreditApplication, "credit-risk", 2555),
         _spec(Dispute, "payments-risk", 2555),
         _spec(LedgerEntry, "finance", 2555),
         _spec(LabelRecord, "fraud-ops", 2555),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from riskloop.credit.assess import CreditResult
 from riskloop.policy.model import Outcome
 from riskloop.scoring.port import Contribution
 
@@ -157,6 +158,7 @@ class Decision:
     canary: str | None = None  # the canary whose candidate decided this event
     step_up: str | None = None  # with a challenge: how to step up, "3ds" or "mfa"
     screening: tuple[ScreenedName, ...] | None = None  # None: no name in it was screened
+    credit: CreditResult | None = None  # credit applications: the offer and any notice
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -185,6 +187,7 @@ class Decision:
             "screening": (
                 [n.as_dict() for n in self.screening] if self.screening is not None else None
             ),
+            "credit": self.credit.as_dict() if self.credit is not None else None,
         }
 
     @classmethod
@@ -220,4 +223,5 @@ class Decision:
                 if d.get("screening") is not None
                 else None
             ),
+            credit=CreditResult.from_dict(d["credit"]) if d.get("credit") else None,
         )

@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from riskloop.credit.inputs import CREDIT_TYPES
+from riskloop.credit.terms import PriceTable, table_from_dict
 from riskloop.errors import FieldError, InvalidInput
 
 
@@ -56,6 +58,7 @@ class Policy:
     mode: Mode = Mode.MOST_SEVERE
     allow_overrides_block: bool = True
     step_up_method: str | None = None  # None: by event type (see step_up_for)
+    credit: PriceTable | None = None  # credit applications: grades, prices, limits
     description: str = ""
     version: int = 1
     status: PolicyStatus = PolicyStatus.ACTIVE
@@ -98,6 +101,7 @@ class Policy:
             "mode": self.mode.value,
             "allow_overrides_block": self.allow_overrides_block,
             "step_up_method": self.step_up_method,
+            "credit": self.credit.as_dict() if self.credit is not None else None,
             "description": self.description,
             "author": self.author,
             "note": self.note,
@@ -114,6 +118,7 @@ _DOC_KEYS = (
     "mode",
     "allow_overrides_block",
     "step_up_method",
+    "credit",
     "description",
 )
 _FIELDS = frozenset(
@@ -125,6 +130,7 @@ _FIELDS = frozenset(
         "mode",
         "allow_overrides_block",
         "step_up_method",
+        "credit",
         "description",
         "status",
         "author",
@@ -197,6 +203,15 @@ def policy_from_dict(doc: Any, *, known_types: tuple[str, ...]) -> Policy:
         errors.append(FieldError("step_up_method", "must be 3ds, mfa or null (by event type)"))
     elif step_up == "3ds" and any(t != "card_payment" for t in types):
         errors.append(FieldError("step_up_method", "3ds authenticates card payments only"))
+    credit = None
+    if doc.get("credit") is not None:
+        if not set(types) & CREDIT_TYPES:
+            errors.append(FieldError("credit", "only for policies on credit_application"))
+        else:
+            try:
+                credit = table_from_dict(doc["credit"])
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
     texts = {k: doc.get(k, "") for k in ("description", "author", "note")}
     for k, v in texts.items():
         if not isinstance(v, str) or len(v) > 500:
@@ -213,6 +228,7 @@ def policy_from_dict(doc: Any, *, known_types: tuple[str, ...]) -> Policy:
         mode=mode,
         allow_overrides_block=override,
         step_up_method=step_up,
+        credit=credit,
         status=status,
         **texts,
     )

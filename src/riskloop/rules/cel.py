@@ -25,10 +25,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from cel_expr_python import cel
 
+from riskloop.credit.inputs import CREDIT_TYPES, INPUT_TYPES
 from riskloop.errors import InvalidDefinition
 from riskloop.features.definitions import Feature, FeatureSet
 from riskloop.rules.model import Rule
@@ -83,11 +84,10 @@ class Vocabulary:
     @classmethod
     def of(cls, event_type: str, feature_set: FeatureSet, lists: Iterable[str]) -> Vocabulary:
         names = feature_set.names_for(event_type)
-        return cls(
-            event_type,
-            tuple((n, feature_type(feature_set.by_name[n])) for n in sorted(names)),
-            tuple(sorted(lists)),
-        )
+        declared = [(n, feature_type(feature_set.by_name[n])) for n in sorted(names)]
+        if event_type in CREDIT_TYPES:  # an application's inputs, derived from it
+            declared += [(n, cast(CelType, t)) for n, t in sorted(INPUT_TYPES.items())]
+        return cls(event_type, tuple(declared), tuple(sorted(lists)))
 
     def declarations(self) -> dict[str, CelType]:
         decl: dict[str, CelType] = {

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from riskloop.credit.inputs import CREDIT_TYPES
+
 FeatureValue = int | float | str | None
 
 
@@ -55,13 +57,14 @@ class ScorerSource(Protocol):
 
 
 class FixedScorer:
-    """One scorer for every event type (the built-in model, or ``RISKLOOP_MODEL_PATH``)."""
+    """One scorer for every event type but credit applications (the built-in model, or
+    ``RISKLOOP_MODEL_PATH``: fraud models, which never give a probability of default)."""
 
     def __init__(self, scorer: Scorer | None) -> None:
         self.scorer = scorer
 
     def for_event(self, event_type: str) -> tuple[Scorer | None, Scorer | None]:
-        return self.scorer, None
+        return (None if event_type in CREDIT_TYPES else self.scorer), None
 
 
 def reason_code(feature: str) -> str:

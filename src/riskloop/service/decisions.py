@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from riskloop.credit.inputs import CREDIT_TYPES, application_inputs
 from riskloop.domain.events import AppendStatus
 from riskloop.errors import ConflictError, InvalidInput, RiskloopError
 from riskloop.ledger.ports import DecisionLedger
@@ -75,11 +76,16 @@ class DecisionService:
         stored = self.ingestor.protect(event, source="decision")
         latency["intake"] = int((time.perf_counter() - started) * 1e6)
         screened = None
+        clear: dict[str, Any] | None = None
         if self.screening is not None and stored.event_type in SCREENED_TYPES:
             t = time.perf_counter()
             clear = event.model_dump(mode="json", exclude_none=True)
             screened = self.screening.screen_event(stored.event_type, clear)
             latency["screening"] = int((time.perf_counter() - t) * 1e6)
+        inputs: dict[str, Any] = {}
+        if stored.event_type in CREDIT_TYPES:  # derived in clear: `adult` reads the birth date
+            clear = clear or event.model_dump(mode="json", exclude_none=True)
+            inputs = application_inputs(clear, on=stored.occurred_at.date())
 
         t = time.perf_counter()
         outcome, result, features_ok = self.ingestor.append_for_decision(stored)
@@ -96,6 +102,8 @@ class DecisionService:
             if features_ok and result is None:
                 values = {}  # an event type without features (a dispute is a label)
         latency["store_and_features"] = int((time.perf_counter() - t) * 1e6)
+        if inputs and values is not None:
+            values = {**values, **inputs}
 
         decision = self.pipeline.decide(
             self.catalog.playbook(),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from riskloop.credit.inputs import CREDIT_TYPES
 from riskloop.domain.events import StoredEvent
 from riskloop.errors import RiskloopError
 from riskloop.features import FeatureSet
@@ -50,7 +51,12 @@ class ModelSlots:
                 self.refresh()
             except RiskloopError as exc:  # the registry is unreadable: the default serves
                 log.error("serving models not loaded: %s", exc)  # and the follower retries
-        return self._slots.get(event_type, (self.default, None))
+        return self._slots.get(event_type, (self._default_for(event_type), None))
+
+    def _default_for(self, event_type: str) -> Scorer | None:
+        """The fraud model never scores a credit application: a PD comes from a credit model
+        or there is none (and a person underwrites)."""
+        return None if event_type in CREDIT_TYPES else self.default
 
     def serving(self) -> dict[str, dict[str, str | None]]:
         return {
@@ -96,7 +102,9 @@ class ModelSlots:
                 if scorer is None:
                     previous = self._slots.get(version.event_type, (None, None))
                     scorer = previous[0 if alias == "champion" else 1]
-                slot = slots.setdefault(version.event_type, [self.default, None])
+                slot = slots.setdefault(
+                    version.event_type, [self._default_for(version.event_type), None]
+                )
                 slot[0 if alias == "champion" else 1] = scorer
             changed = {k: (v[0], v[1]) for k, v in slots.items()} != self._slots
             self._slots = {k: (v[0], v[1]) for k, v in slots.items()}

@@ -12,6 +12,7 @@ ALL_TYPES = (
     "account_change",
     "card_payment",
     "challenge_result",
+    "credit_application",
     "dispute",
     "kyc_record",
     "label",
@@ -22,7 +23,7 @@ ALL_TYPES = (
 SPECS = list(CONTRACTS.values())
 
 
-def test_the_catalogue_has_the_nine_event_types_sorted() -> None:
+def test_the_catalogue_has_the_ten_event_types_sorted() -> None:
     assert EVENT_TYPES == ALL_TYPES
     assert sorted(CONTRACTS) == [(t, 1) for t in ALL_TYPES]
 

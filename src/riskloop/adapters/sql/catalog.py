@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from riskloop.adapters.sql.schema import audit_log, list_entries, lists, policies, rules
+from riskloop.credit.terms import table_from_dict
 from riskloop.errors import ConflictError, NotFound, StorageError
 from riskloop.ledger.audit import GENESIS, AuditEntry, chain_hash
 from riskloop.policy.model import Mode, Policy, PolicyStatus, Thresholds
@@ -46,6 +47,7 @@ def _policy(body: dict[str, Any], status: str) -> Policy:
         mode=Mode(body["mode"]),
         allow_overrides_block=body["allow_overrides_block"],
         step_up_method=body.get("step_up_method"),  # versions saved before it: by event type
+        credit=table_from_dict(body["credit"]) if body.get("credit") else None,
         description=body["description"],
         version=body["version"],
         status=PolicyStatus(status),

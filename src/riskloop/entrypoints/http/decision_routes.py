@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
 
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http.body import documented, event_schema, json_body
@@ -58,6 +59,19 @@ def router(rl: Riskloop) -> APIRouter:
         if found is None:
             raise NotFound("decision", decision_id)
         return Json(found.as_dict())
+
+    @api.get("/v1/decisions/{decision_id}/notice", response_model=None)
+    async def get_notice(
+        decision_id: str, format: Literal["json", "text"] = "json"
+    ) -> Json | PlainTextResponse:
+        """The adverse-action notice of a declined credit application (or of an offer of
+        less than was asked): its principal reasons, at most four, and the rendered text.
+        404 when the decision has none. The text carries no name or address: the lender's
+        mailing adds them."""
+        notice = await run_in_threadpool(rl.credit.notice, decision_id)
+        if format == "text":
+            return PlainTextResponse(notice.text)
+        return Json({"decision_id": decision_id, **notice.as_dict()})
 
     @api.get("/v1/decisions")
     async def search_decisions(

@@ -29,13 +29,13 @@ def party(path: str, data: Mapping[str, Any]) -> str | None:
 
 
 # The event types whose names a decision screens (see event_subjects).
-SCREENED_TYPES = frozenset({"transfer", "account_change", "kyc_record"})
+SCREENED_TYPES = frozenset({"transfer", "account_change", "kyc_record", "credit_application"})
 _PAYEE_KIND = {"individual": EntityKind.PERSON, "business": EntityKind.ORGANIZATION}
 
 
 def event_subjects(event_type: str, data: Mapping[str, Any]) -> Iterable[tuple[str, Query]]:
     """The names a decision screens: a transfer's payee, a new payee or name on an account
-    change, the person or business at onboarding (kyc_record)."""
+    change, the person or business at onboarding (kyc_record), a credit applicant."""
     payee = data.get("payee") or {}
     kind = _PAYEE_KIND.get(payee.get("kind") or "")
     q = (
@@ -54,6 +54,10 @@ def event_subjects(event_type: str, data: Mapping[str, Any]) -> Iterable[tuple[s
             path = "business.legal_name" if subject.kind is EntityKind.ORGANIZATION else "person"
             for q in subject.queries():
                 yield path, q
+    if event_type == "credit_application":
+        applicant = subject_of_kyc({"subject": "person", "person": data.get("applicant")})
+        for q in applicant.queries() if applicant is not None else ():
+            yield "applicant", q
 
 
 _DOB = re.compile(r"^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$")

@@ -1,0 +1,1 @@
+"""Credit products: application inputs, the limit and price table, adverse-action notices."""
