@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install serve test lint fmt type contracts check bench clean
+.PHONY: install serve quickstart test lint fmt type contracts check bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,9 @@ install: $(BIN)/.installed
 
 serve: install  ## run riskloop (embedded mode: SQLite + keyring in ./riskloop-data)
 	$(BIN)/riskloop serve
+
+quickstart: install  ## the whole loop in a few minutes: simulate, train, serve, replay, summary
+	$(BIN)/riskloop quickstart
 
 test: install
 	$(BIN)/pytest -q --durations=15  # the slowest tests, so CI logs say where its time goes

@@ -1,6 +1,6 @@
 """Where the real sanctions lists are: ``RISKLOOP_SANCTIONS_DATA``, else the team's
 ``../shared/data/sanctions`` beside the checkout, else the gzipped copies in
-``tests/data/sanctions`` decompressed once into the temp directory (a clean CI checkout has
+``examples/sanctions`` decompressed once into the temp directory (a clean CI checkout has
 only those)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data" / "sanctions"
-BUNDLED = ROOT / "tests" / "data" / "sanctions"
+BUNDLED = ROOT / "examples" / "sanctions"
 FILES = (
     "ofac_sdn.csv",
     "ofac_alt.csv",

@@ -24,6 +24,7 @@ from riskloop.entrypoints.cli_jobs import jobs_app
 from riskloop.entrypoints.cli_labels import labels_app
 from riskloop.entrypoints.cli_models import models_app, score_command, train_command
 from riskloop.entrypoints.cli_monitor import monitor_app
+from riskloop.entrypoints.cli_quickstart import quickstart_command
 from riskloop.entrypoints.cli_release import backtest, canary_app, shadow
 from riskloop.entrypoints.cli_screening import kyc_app, screen, screening_app
 from riskloop.entrypoints.cli_simulate import simulate_command
@@ -67,6 +68,7 @@ app.add_typer(screening_app, name="screening")
 app.add_typer(kyc_app, name="kyc")
 app.add_typer(credit_app, name="credit")
 app.command("simulate")(simulate_command)
+app.command("quickstart")(quickstart_command)
 app.command("screen")(screen)
 app.command("train")(train_command)
 app.command("score")(score_command)

@@ -61,7 +61,8 @@ def predict_artifact(kind: str, artifact: bytes, x: np.ndarray) -> np.ndarray:
         return np.asarray(booster.predict(x, num_threads=2), dtype=np.float64)
     doc = orjson.loads(artifact)
     z = _standardised(doc, x) @ np.asarray(doc["coef"]) + float(doc["intercept"])
-    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    # exp overflows (a warning, and 0.0 as the answer) far out on a scaled feature's tail.
+    probabilities: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -500.0, 500.0)))
     return probabilities
 
 
