@@ -229,7 +229,9 @@ class Pipeline:
         credit = None
         if event_type in CREDIT_TYPES:
             credit = self._credit(plan, outcome, stored, evaluated, score, features, now)
-            outcome, reasons = Outcome(credit.outcome), (*reasons, *credit.reasons)
+            if credit.outcome != outcome.value:  # nothing affordable, or no PD to price by
+                outcome, decided_by = Outcome(credit.outcome), "credit"
+            reasons = (*reasons, *credit.reasons)
         step_up = None  # a challenge says how: the policy's method, else by event type
         if plan is not None and outcome is Outcome.CHALLENGE:
             step_up = plan.policy.step_up_for(event_type)

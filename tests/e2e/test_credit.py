@@ -203,3 +203,15 @@ def test_the_model_card_holds_fairness_constraints_and_sample_declines(
     card = res.output.lower()
     assert "fairness" in card and "age_band" in card and "monoton" in card
     assert "never" in card  # protected attributes are never inputs
+
+
+def test_without_a_credit_model_the_fraud_model_never_prices_credit(rl: Riskloop) -> None:
+    PlaybookLoader(rl.catalog).apply(yaml.safe_load(PLAYBOOK.read_text("utf-8")), "ana")
+    decided = rl.decisions.decide(application("app-unscored"), deadline_ms=10_000).decision
+    assert decided.score is None and decided.model is None  # not the built-in points model
+    assert (decided.outcome.value, decided.decided_by) == ("review", "credit")
+    assert decided.reasons == ("CREDIT_UNSCORED",)
+    assert decided.credit is not None and decided.credit.offer is None
+    bankrupt = application("app-bk2", bureau={"credit_history": "paid_duly", "bankruptcy": True})
+    knocked = rl.decisions.decide(bankrupt, deadline_ms=10_000).decision
+    assert (knocked.outcome.value, knocked.decided_by) == ("decline", "credit_bankruptcy")
