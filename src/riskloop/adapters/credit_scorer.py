@@ -7,11 +7,11 @@ Two registry kinds (``training.credit_train.REGISTRY_KINDS``), both JSON artifac
 - ``credit_lightgbm`` (``CreditModel``): the PD is the calibration of the sigmoid of
   ``bias + sum(TreeSHAP)``, the exact margin LightGBM predicts, so one pass gives score and
   reasons and they cannot disagree. Contributions are TreeSHAP log-odds summed per input
-  (a one-hot group is one input). The TreeSHAP tables are built on the first score, under
-  a lock.
+  (a one-hot group is one input). The TreeSHAP tables are built when the model loads.
 - ``credit_scorecard`` (``Scorecard``): the PD from the points of the applicant's bins;
-  an input's contribution is the points its bin loses against the input's best bin divided
-  by the scaling factor, so log-odds too (the scorecard's own adverse-action reasons).
+  an input's contribution is the points its bin earns below the input's average (over the
+  training applicants) divided by the scaling factor, so log-odds too (the scorecard's own
+  adverse-action reasons).
 
 Reason codes are ``CREDIT_<INPUT>``. A missing or null input, a number where a category
 belongs, or a category outside the vocabulary raises ``ValueError`` naming the input: the
@@ -127,8 +127,8 @@ class _LightGBM:
 
 
 class _Points:
-    """The scorecard as lookups: each input's bin, its points and the points it loses
-    against the input's best bin."""
+    """The scorecard as lookups: each input's bin, its points and the points it falls
+    short of the input's average (``Scorecard.average``)."""
 
     def __init__(self, card: Scorecard) -> None:
         self.card = card
@@ -138,7 +138,7 @@ class _Points:
         for r in card.points_table():
             points[r["feature"]].append(float(r["points"]))
         self.points = points
-        self.best = {f: max(p) for f, p in points.items()}
+        self.average = card.average
         self.lookups: list[Any] = []
         for fb in card.bins.values():
             if fb.kind == "categorical":
@@ -161,7 +161,7 @@ class _Points:
                 i = ranged[bisect.bisect_right(edges, float(value))]
             got = self.points[f][i] if i >= 0 else 0.0  # no bin holds it: WoE 0, no points
             total += got
-            lost[f] = (self.best[f] - got) / self.factor
+            lost[f] = (self.average[f] - got) / self.factor
         z = (total - self.offset) / self.factor  # log-odds of good
         e = math.exp(-abs(z))  # never overflows
         return (e / (1.0 + e) if z >= 0 else 1.0 / (1.0 + e)), lost
@@ -176,8 +176,8 @@ class CreditScorer:
     ...     Bin("< 24", 60, 10, -0.5, 0.1, upper=24.0), Bin("24 or more", 40, 30, 0.6, 0.1)))
     >>> s = CreditScorer(Scorecard([term], {"term_months": 1.0}, -0.8), name="card@1")
     >>> score = s.score({"term_months": 36, "debt_to_income": 0.4})
-    >>> round(score.value, 4), score.contributions  # sigmoid(-0.8 + 0.6); 0.6 - -0.5
-    (0.4502, (Contribution(feature='term_months', value=1.1, reason='CREDIT_TERM_MONTHS'),))
+    >>> round(score.value, 4), score.contributions  # sigmoid(-0.8 + 0.6); 0.6 - average 0.05
+    (0.4502, (Contribution(feature='term_months', value=0.55, reason='CREDIT_TERM_MONTHS'),))
     """
 
     def __init__(self, model: CreditModel | Scorecard, *, name: str) -> None:

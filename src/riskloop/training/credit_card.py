@@ -108,7 +108,11 @@ def card_lines(ref: str, t: CreditTraining) -> list[str]:
     lin, m = t.lineage, t.metrics
     split, approval = lin["split"], m["approval"]
     dropped: dict[str, str] = lin["model"].get("dropped", {})
-    values = "TreeSHAP log-odds" if t.kind == "credit_lightgbm" else "points lost"
+    values = (
+        "TreeSHAP log-odds"
+        if t.kind == "credit_lightgbm"
+        else "points below the average applicant's"
+    )
     lines = [
         f"# Credit model card: {ref}",
         "",

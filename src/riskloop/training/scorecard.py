@@ -13,9 +13,10 @@ points to double the odds. Since ``ln(odds) = -(b0 + sum b_j * woe_j)``, the sco
 ``base_points + sum of each feature's bin points`` with ``base_points = offset - factor * b0``
 and ``points = -factor * b_j * woe``: higher is better, and the points add up exactly.
 
-Adverse-action reasons: for each feature, the points the applicant's bin loses against the
-feature's best bin; the (at most four) features losing most are the reasons, ties broken by
-name, each read as "<feature>: <bin>". The artifact is JSON, never a pickle.
+Adverse-action reasons: for each feature, the points the applicant's bin earns below the
+feature's average over the training applicants; the (at most four) features short by most
+are the reasons, ties broken by name, each read as "<feature>: <bin>". The artifact is
+JSON, never a pickle.
 """
 
 from __future__ import annotations
@@ -84,6 +85,16 @@ class Scorecard:
             for f, fb in self.bins.items()
         }
 
+        # Each feature's average points over the training applicants: what a reason is
+        # measured against (Regulation B's "average of all applicants" method).
+        self.average = {
+            f: float(
+                sum((b.good + b.bad) * p for b, p in zip(fb.bins, self._points[f], strict=False))
+                / max(1, sum(b.good + b.bad for b in fb.bins))
+            )
+            for f, fb in self.bins.items()
+        }
+
     def _woe_points(self, feature: str, woe: float) -> float:
         return -self.scaling.factor * self.coef[feature] * woe
 
@@ -129,11 +140,13 @@ class Scorecard:
     def reasons(
         self, applicant: Mapping[str, float | str], top: int = MAX_REASONS
     ) -> tuple[Reason, ...]:
-        """The features whose bins cost the most points against their best bin."""
+        """The features whose bins earn the applicant the fewest points against the average
+        training applicant (not against the best bin: that names features where the
+        applicant is merely typical, e.g. "no guarantor" when few have one)."""
         lost: dict[str, float] = {}
         for f, fb in self.bins.items():
             i = int(fb.index([applicant[f]])[0])
-            lost[f] = float(self._points[f][:-1].max() - self._points[f][i])
+            lost[f] = float(self.average[f] - self._points[f][i])
         return tuple(
             Reason(c.feature, self._reason_text(c.feature, applicant[c.feature]), c.value)
             for c in top_reasons(lost, min(top, MAX_REASONS))

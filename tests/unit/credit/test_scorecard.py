@@ -1,5 +1,6 @@
 """The WoE scorecard: its points add up to the score, the PDO scaling holds, and its
-reasons are the (at most four) features that lost the most points against their best bin."""
+reasons are the (at most four) features that lost the most points against the average
+applicant (Regulation B's "average of all applicants" method)."""
 
 from __future__ import annotations
 
@@ -53,11 +54,15 @@ def test_a_score_difference_is_an_odds_ratio(german: German, scorecard: Scorecar
     np.testing.assert_allclose(np.diff(log_odds), np.diff(scores) * math.log(2) / 20)
 
 
-def test_reasons_are_the_features_losing_most_points_against_their_best_bin(
+def test_reasons_are_the_features_losing_most_points_against_the_average_applicant(
     german: German, scorecard: Scorecard
 ) -> None:
     table = scorecard.points_table()
-    best = {f: max(r["points"] for r in table if r["feature"] == f) for f in scorecard.features}
+    best = {
+        f: sum(r["n"] * r["points"] for r in table if r["feature"] == f)
+        / sum(r["n"] for r in table if r["feature"] == f)
+        for f in scorecard.features
+    }
     for i in range(40):
         applicant = german.test.applicant(i)
         mine = {
