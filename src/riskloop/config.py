@@ -103,6 +103,29 @@ def _redis_url(raw: str) -> Secret[str]:
     return Secret(raw)
 
 
+def _nats_url(raw: str) -> Secret[str]:
+    # Comma-separated for a cluster; a URL may carry a user and password, hence the Secret.
+    for url in raw.split(","):
+        if urlsplit(url.strip()).scheme not in ("nats", "tls", "ws", "wss"):
+            raise ValueError("expected nats://host:port (comma-separated for a cluster)")
+    return Secret(raw.strip())
+
+
+def _nats_stream(raw: str) -> str:
+    value = raw.strip()
+    if not value or any(c in value for c in " .*>\t/\\"):
+        raise ValueError("expected a name without spaces, dots, slashes, * or >")
+    return value
+
+
+def _nats_prefix(raw: str) -> str:
+    value = raw.strip()
+    tokens = value.split(".")
+    if not value or any(not t or any(c in t for c in " *>\t") for t in tokens):
+        raise ValueError("expected subject tokens separated by dots, without spaces, * or >")
+    return value
+
+
 def _webhook_url(raw: str) -> Secret[str]:
     try:
         parts = urlsplit(raw.strip())
@@ -289,6 +312,26 @@ class Settings:
     kyc_review_days: str = field(
         default="high=365,medium=730,low=1095",
         metadata={"env": "KYC_REVIEW_DAYS", "parse": _review_days},
+    )
+
+    # The event bus (docs/streams.md): `memory` (in-process) or `nats` (JetStream), which
+    # `riskloop consume` reads.
+    bus: str = field(default="memory", metadata={"env": "BUS", "parse": _choice("memory", "nats")})
+    nats_url: Secret[str] = field(
+        default=Secret("nats://127.0.0.1:4222"), metadata={"env": "NATS_URL", "parse": _nats_url}
+    )
+    nats_stream: str = field(
+        default="RISKLOOP", metadata={"env": "NATS_STREAM", "parse": _nats_stream}
+    )
+    # Subjects are <prefix>.events.<event_type>, <prefix>.decisions.<outcome>, <prefix>.dead.…
+    nats_prefix: str = field(
+        default="riskloop", metadata={"env": "NATS_PREFIX", "parse": _nats_prefix}
+    )
+    consume_dead_after: int = field(
+        default=5, metadata={"env": "CONSUME_DEAD_AFTER", "parse": _int_between(1, 1000)}
+    )
+    consume_concurrency: int = field(
+        default=8, metadata={"env": "CONSUME_CONCURRENCY", "parse": _int_between(1, 256)}
     )
 
     def __post_init__(self) -> None:

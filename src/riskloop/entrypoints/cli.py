@@ -18,6 +18,7 @@ from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.cli_cases import cases_app
 from riskloop.entrypoints.cli_catalog import audit_app, lists_app, policies_app, rules_app
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
+from riskloop.entrypoints.cli_consume import consume_command
 from riskloop.entrypoints.cli_credit import credit_app
 from riskloop.entrypoints.cli_features import features_app
 from riskloop.entrypoints.cli_jobs import jobs_app
@@ -69,6 +70,7 @@ app.add_typer(kyc_app, name="kyc")
 app.add_typer(credit_app, name="credit")
 app.command("simulate")(simulate_command)
 app.command("quickstart")(quickstart_command)
+app.command("consume")(consume_command)
 app.command("screen")(screen)
 app.command("train")(train_command)
 app.command("score")(score_command)
