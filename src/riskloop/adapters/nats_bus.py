@@ -67,9 +67,12 @@ class NatsMessage:
         return self._msg.metadata.num_delivered
 
     async def ack(self) -> None:
+        # Confirmed by the server: a plain ack is fire-and-forget, so the next fetch could
+        # reach the server first and find more than `concurrency` unacknowledged, and a lost
+        # ack would go unnoticed (the message comes back, decided again as a replay).
         try:
-            await self._msg.ack()
-        except nats.errors.Error as exc:
+            await self._msg.ack_sync(timeout=5.0)
+        except (nats.errors.Error, TimeoutError) as exc:
             raise BusError(f"ack failed: {type(exc).__name__}") from exc
 
     async def nak(self, delay: float = 0.0) -> None:
