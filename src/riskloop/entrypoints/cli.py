@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,7 +18,7 @@ from riskloop.adapters.files import Format
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.cli_cases import cases_app
 from riskloop.entrypoints.cli_catalog import audit_app, lists_app, policies_app, rules_app
-from riskloop.entrypoints.cli_common import app_or_exit, err, out
+from riskloop.entrypoints.cli_common import app_or_exit, err, out, settings_or_exit
 from riskloop.entrypoints.cli_consume import consume_command
 from riskloop.entrypoints.cli_credit import credit_app
 from riskloop.entrypoints.cli_features import features_app
@@ -86,12 +87,21 @@ def version() -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="default RISKLOOP_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="default RISKLOOP_PORT")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="server processes on one socket (needs PostgreSQL and Redis)"
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (embedded mode by default: no other service needed)."""
     import uvicorn
 
     from riskloop.entrypoints.http import create_app
 
+    if workers > 1:
+        _serve_workers(workers, host, port)
+        return
     rl = app_or_exit(rebuild_features=True)
     s = rl.settings
     try:
@@ -113,6 +123,37 @@ def serve(
         )
     finally:
         rl.close()
+
+
+def _serve_workers(workers: int, host: str | None, port: int | None) -> None:
+    """N processes behind one socket (uvicorn's workers), each building its app from the
+    environment. They must share the records and the feature state, so SQLite or
+    in-process features are refused: each process would count features on its own."""
+    import uvicorn
+
+    settings = settings_or_exit()
+    if settings.is_sqlite or settings.feature_store != "redis":
+        err.print(
+            "[red]✗[/red] --workers: several processes need RISKLOOP_DATABASE_URL=postgresql://"
+            "... and RISKLOOP_FEATURE_STORE=redis (shared records and feature state)"
+        )
+        raise typer.Exit(2)
+    rl = app_or_exit(migrate=True)  # migrations and the keyring once, before any worker
+    rl.close()
+    os.environ["RISKLOOP_AUTO_MIGRATE"] = "false"  # the workers inherit it
+    err.print(
+        f"riskloop {__version__}: {workers} workers on "
+        f"http://{host or settings.host}:{port or settings.port}"
+    )
+    uvicorn.run(
+        "riskloop.entrypoints.http.factory:create_from_env",
+        factory=True,
+        workers=workers,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 InFile = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
