@@ -153,13 +153,7 @@ def card_payment(
         body["decline_code"] = decline_code
     if email is not None:
         body["email"] = email
-    if device is not None:
-        body["device"] = device.as_dict()
-    if ip is not None:
-        body["ip"] = ip
-    if where is not None:
-        body["geo"] = where
-    return body
+    return _with_context(body, device, ip, where)
 
 
 def login(
@@ -186,10 +180,7 @@ def login(
         body["mfa_method"] = mfa_method
     if session is not None:
         body["session_id"] = session
-    body["device"] = device.as_dict()
-    body["ip"] = ip
-    body["geo"] = where
-    return body
+    return _with_context(body, device, ip, where)
 
 
 def transfer(
@@ -219,13 +210,7 @@ def transfer(
         body["mfa"] = mfa
         if mfa in ("passed", "failed"):
             body["mfa_method"] = "push" if device is not None and device.kind == "phone" else "sms"
-    if device is not None:
-        body["device"] = device.as_dict()
-    if ip is not None:
-        body["ip"] = ip
-    if where is not None:
-        body["geo"] = where
-    return body
+    return _with_context(body, device, ip, where)
 
 
 def account_change(
@@ -253,10 +238,7 @@ def account_change(
         body["mfa"] = mfa
         if mfa in ("passed", "failed"):
             body["mfa_method"] = "sms"
-    body["device"] = device.as_dict()
-    body["ip"] = ip
-    body["geo"] = where
-    return body
+    return _with_context(body, device, ip, where)
 
 
 def person(customer: Customer) -> dict[str, Any]:
@@ -334,7 +316,17 @@ def credit_application(
         body["savings_balance"] = savings
     body["employment"] = employment
     body["bureau"] = bureau
-    body["device"] = device.as_dict()
-    body["ip"] = ip
-    body["geo"] = where
+    return _with_context(body, device, ip, where)
+
+
+def _with_context(
+    body: dict[str, Any], device: Device | None, ip: str | None, where: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The device, IP and geo an event was sent from, those that are known."""
+    if device is not None:
+        body["device"] = device.as_dict()
+    if ip is not None:
+        body["ip"] = ip
+    if where is not None:
+        body["geo"] = where
     return body
