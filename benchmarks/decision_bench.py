@@ -141,6 +141,25 @@ def in_process(data_dir: Path, model: Path, live: list[dict[str, Any]]) -> dict[
     return {"rules": active, "totals": totals, "stages": stages, "outcomes": outcomes}
 
 
+def api_key(env: dict[str, str]) -> str:
+    """A key for the load, made as an operator would (every endpoint needs one)."""
+    made = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "riskloop"),
+            "apikeys",
+            "create",
+            "bench",
+            "--scopes",
+            "decisions:write",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return made.stdout.strip()
+
+
 def serve(data_dir: Path, model: Path, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -190,6 +209,7 @@ def main() -> None:
             print(f"| {s} | {pct(xs, 50):.0f} | {pct(xs, 95):.0f} | {pct(xs, 99):.0f} |")
         t = r["totals"]
         print(f"| **decide() total** | {pct(t, 50):.0f} | {pct(t, 95):.0f} | {pct(t, 99):.0f} |")
+        key = api_key({**os.environ, "RISKLOOP_DATA_DIR": str(data_dir)})
         proc = serve(data_dir, model, args.port)
         try:
             warm = asyncio.run(
@@ -201,6 +221,7 @@ def main() -> None:
                     rate=None,
                     duration_s=5,
                     connections=4,
+                    key=key,
                 )
             )
             rest = rest[500:]
@@ -213,6 +234,7 @@ def main() -> None:
                     rate=args.rate,
                     duration_s=args.seconds,
                     connections=16,
+                    key=key,
                 )
             )
             rest = rest[steady.sent :]
@@ -225,6 +247,7 @@ def main() -> None:
                     rate=None,
                     duration_s=10,
                     connections=32,
+                    key=key,
                 )
             )
         finally:

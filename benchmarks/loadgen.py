@@ -34,10 +34,11 @@ class Result:
         return len(self.latencies_ms) / self.elapsed_s if self.elapsed_s else 0.0
 
 
-def _request(host: str, port: int, path: str, body: bytes) -> bytes:
+def _request(host: str, port: int, path: str, body: bytes, key: str | None = None) -> bytes:
+    auth = f"Authorization: Bearer {key}\r\n" if key else ""
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"{auth}Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode() + body
 
@@ -64,6 +65,7 @@ async def run(
     rate: float | None,
     duration_s: float,
     connections: int = 16,
+    key: str | None = None,
 ) -> Result:
     result = Result()
     queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
@@ -85,7 +87,7 @@ async def run(
                     if item is None:
                         return
                     due, body = item
-                writer.write(_request(host, port, path, body))
+                writer.write(_request(host, port, path, body, key))
                 try:
                     status = await _read_response(reader)
                 except (asyncio.IncompleteReadError, ConnectionError):

@@ -60,6 +60,13 @@ def one(
     subprocess.run(
         [RISKLOOP, "rules", "load", str(PLAYBOOK)], env=full, check=True, capture_output=True
     )
+    key = subprocess.run(
+        [RISKLOOP, "apikeys", "create", "bench", "--scopes", "decisions:write"],
+        env=full,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     proc = subprocess.Popen(
         [RISKLOOP, "serve", "--workers", str(workers)], env=full, stderr=subprocess.DEVNULL
     )
@@ -67,7 +74,14 @@ def one(
         _wait(args.port, proc)
         run = lambda bs, rate, s, c: asyncio.run(  # noqa: E731
             loadgen.run(
-                "127.0.0.1", args.port, "/v1/decisions", bs, rate=rate, duration_s=s, connections=c
+                "127.0.0.1",
+                args.port,
+                "/v1/decisions",
+                bs,
+                rate=rate,
+                duration_s=s,
+                connections=c,
+                key=key,
             )
         )
         warm = run(bodies[:1000], None, 5, 8)

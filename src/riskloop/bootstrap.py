@@ -7,6 +7,7 @@ in-memory key store, a prepared engine) instead of patching internals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import orjson
 from sqlalchemy import Engine
@@ -24,9 +25,12 @@ from riskloop.adapters.sql import (
     make_engine,
     upgrade,
 )
+from riskloop.adapters.sql.access import SqlAccessStore
+from riskloop.adapters.sql.audit import SqlAuditStore
 from riskloop.adapters.sql.cases import SqlCaseStore
 from riskloop.adapters.sql.monitoring import SqlMonitoring
 from riskloop.adapters.sql.release import SqlBacktests, SqlCanaries
+from riskloop.adapters.sql.retention import SqlRetentionStore
 from riskloop.adapters.sql.screening import SqlScreeningStore
 from riskloop.adapters.sql.tasks import SqlTaskStore
 from riskloop.adapters.webhook import WebhookNotifier
@@ -42,6 +46,8 @@ from riskloop.scoring.linear import LogisticScorer
 from riskloop.screening.match import Thresholds
 from riskloop.screening.records import parse_review_days
 from riskloop.service import Ingestor
+from riskloop.service.access import AccessService
+from riskloop.service.audit import AuditService
 from riskloop.service.backtest import BacktestService
 from riskloop.service.canary import CanaryService
 from riskloop.service.cases import CaseService
@@ -53,6 +59,8 @@ from riskloop.service.kyc import KycService
 from riskloop.service.labels import LabelService
 from riskloop.service.models import ModelService, ModelSlots
 from riskloop.service.monitoring import MonitoringService
+from riskloop.service.retention import RetentionService
+from riskloop.service.retention_policy import retention_policy
 from riskloop.service.screening import ScreeningService
 from riskloop.training.registry import ModelRegistry, ModelVersion
 from riskloop.vault import Keyring, Vault
@@ -86,6 +94,9 @@ class Riskloop:
     screening: ScreeningService
     kyc: KycService
     credit: CreditService
+    retention: RetentionService
+    access: AccessService
+    audit: AuditService
 
     def close(self) -> None:
         self.features.engine.close()
@@ -284,4 +295,9 @@ def build(
             review_days=parse_review_days(settings.kyc_review_days),
         ),
         credit=CreditService(models, ledger),
+        retention=RetentionService(SqlRetentionStore(engine), retention_policy(settings.retention)),
+        access=AccessService(
+            SqlAccessStore(engine), vault, session_ttl=timedelta(hours=settings.session_hours)
+        ),
+        audit=AuditService(SqlAuditStore(engine), keyring.audit_key),
     )

@@ -214,6 +214,14 @@ def _review_days(raw: str) -> str:
     return raw
 
 
+def _retention(raw: str) -> tuple[tuple[str, int, str | None], ...]:
+    """``NAME=DAYS[:ACTION],...`` over contracts and other data (docs/retention.md); checked
+    against the feature set's windows once the settings are complete."""
+    from riskloop.service.retention_policy import parse_retention
+
+    return parse_retention(raw)
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting riskloop reads, with its environment variable in ``metadata``."""
@@ -294,6 +302,10 @@ class Settings:
     canary_check_seconds: int = field(
         default=10, metadata={"env": "CANARY_CHECK_SECONDS", "parse": _int_between(1, 3600)}
     )
+    # How long a dashboard login lasts (hours); a role change or disabling ends it sooner.
+    session_hours: int = field(
+        default=8, metadata={"env": "SESSION_HOURS", "parse": _int_between(1, 168)}
+    )
 
     # Sanctions/PEP screening: a match at or above `alert` raises a hit; below `ignore` is
     # not shown (docs/screening.md).
@@ -312,6 +324,11 @@ class Settings:
     kyc_review_days: str = field(
         default="high=365,medium=730,low=1095",
         metadata={"env": "KYC_REVIEW_DAYS", "parse": _review_days},
+    )
+    # Retention overrides, e.g. `login=400:delete,dead_letters=30` (docs/retention.md); the
+    # rest keep their contract's (or OTHER's) default.
+    retention: tuple[tuple[str, int, str | None], ...] = field(
+        default=(), metadata={"env": "RETENTION", "parse": _retention}
     )
 
     # The event bus (docs/streams.md): `memory` (in-process) or `nats` (JetStream), which
@@ -353,6 +370,22 @@ class Settings:
             raise ConfigError(
                 PREFIX + missing, f"required with {PREFIX}{given} (the train job needs both)"
             )
+        self._check_retention()
+
+    def _check_retention(self) -> None:
+        # The defaults fit the default feature set (a unit test says so): load the features
+        # only when either changed.
+        if not self.retention and self.feature_set_path is None:
+            return
+        from riskloop.errors import InvalidDefinition
+        from riskloop.features import load_feature_set
+        from riskloop.service.retention_policy import check_feature_windows, retention_policy
+
+        try:
+            feature_set = load_feature_set(self.feature_set_path)
+        except InvalidDefinition:
+            return  # build() reports a broken feature set with its own error
+        check_feature_windows(retention_policy(self.retention), feature_set)
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,7 +11,10 @@
      ├── NotFound               a record does not exist
      ├── VaultError             a key is missing, or a ciphertext fails authentication
      ├── InvalidDefinition      a feature (or rule) definition is wrong (names where and why)
-     └── StorageError           the record store failed; nothing was acknowledged
+     ├── StorageError           the record store failed; nothing was acknowledged
+     ├── AuthFailed             no valid credentials (never says which part was wrong)
+     ├── RateLimited            too many failed logins; retry after ``retry_after_s``
+     └── Forbidden              authenticated, but without the permission named
 
 ``entrypoints.http.errors`` is the one place that maps these to HTTP status codes.
 """
@@ -105,3 +108,19 @@ class VaultError(RiskloopError):
 
 class StorageError(RiskloopError):
     pass
+
+
+class AuthFailed(RiskloopError):
+    pass
+
+
+class RateLimited(RiskloopError):
+    def __init__(self, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"too many failed attempts; retry in {retry_after_s} s")
+
+
+class Forbidden(RiskloopError):
+    def __init__(self, permission: str, reason: str = "") -> None:
+        self.permission = permission
+        super().__init__(reason or f"this needs the permission {permission!r}")

@@ -22,6 +22,7 @@ from riskloop.entrypoints.http import create_app
 from riskloop.errors import StorageError
 from riskloop.screening.model import Alias, EntityKind, ListEntry
 from tests.support.factories import kyc_record
+from tests.support.http import authed_schema
 
 pytestmark = pytest.mark.slow
 
@@ -82,11 +83,25 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Riskloop]:
 
 @pytest.fixture(scope="module")
 def api(embedded: Riskloop) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(embedded))
+    return authed_schema(embedded, create_app(embedded))
 
 
 # Every /v1 operation; the first test checks this is exactly what the document describes.
 OPERATIONS = [
+    ("GET", "/v1/me"),
+    ("GET", "/v1/users"),
+    ("POST", "/v1/users"),
+    ("PATCH", "/v1/users/{username}"),
+    ("GET", "/v1/apikeys"),
+    ("POST", "/v1/apikeys"),
+    ("POST", "/v1/apikeys/{key_id}/rotate"),
+    ("POST", "/v1/apikeys/{key_id}/revoke"),
+    ("GET", "/v1/audit/verify"),
+    ("GET", "/v1/audit/export"),
+    ("GET", "/v1/retention/holds"),
+    ("POST", "/v1/retention/holds"),
+    ("POST", "/v1/retention/holds/{hold_id}/release"),
+    ("POST", "/v1/retention/run"),
     ("POST", "/v1/events"),
     ("GET", "/v1/events/{event_id}"),
     ("GET", "/v1/contracts"),

@@ -17,6 +17,7 @@ from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from tests.support.factories import card_payment
+from tests.support.http import AdminClient
 from tests.support.playbooks import REVIEW_LARGE, review_large_payments
 
 AMOUNTS = [500, 2000, 6000, 9000, 12000, 30000] * 5  # 30 payments
@@ -61,7 +62,7 @@ LOWER = {**REVIEW_LARGE, "expression": "event.amount >= 5000", "action": "declin
 
 
 def test_a_rule_change_backtested_over_recorded_decisions(rl: Riskloop) -> None:
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         _world(rl, client)
         body = {**_window(), "author": "ana", "rules": [LOWER], "note": "lower big"}
         r = client.post("/v1/backtests?wait=true", json=body)
@@ -131,7 +132,7 @@ def test_a_rule_change_backtested_over_recorded_decisions(rl: Riskloop) -> None:
 
 
 def test_a_model_and_a_policy_threshold_as_candidates(rl: Riskloop) -> None:
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         _world(rl, client)
         policy = {"id": "cards", "event_types": ["card_payment"], "rules": []}
         policy["thresholds"] = {"decline": 0.0}  # every scored payment declined
@@ -147,7 +148,7 @@ def test_a_model_and_a_policy_threshold_as_candidates(rl: Riskloop) -> None:
 
 
 def test_bad_backtests_name_the_field(rl: Riskloop) -> None:
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         review_large_payments(rl)
         w = _window()
         cases = [
@@ -179,7 +180,7 @@ def test_bad_backtests_name_the_field(rl: Riskloop) -> None:
 
 
 def test_the_cli_backtest_writes_the_report_and_the_plot(rl: Riskloop, tmp_path: Any) -> None:
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         _world(rl, client)
     playbook = tmp_path / "candidate.json"
     playbook.write_bytes(orjson.dumps({"rules": [LOWER]}))
@@ -212,7 +213,7 @@ def test_the_cli_backtest_writes_the_report_and_the_plot(rl: Riskloop, tmp_path:
 
 
 def test_shadow_policy_compared_on_live_traffic(rl: Riskloop) -> None:
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         rl.catalog.save_rule(REVIEW_LARGE)
         rl.catalog.save_rule({**LOWER, "id": "big_strict"})
         tiny = {**LOWER, "id": "tiny", "expression": "event.amount < 1000", "status": "shadow"}
@@ -280,7 +281,7 @@ def test_a_model_that_cannot_be_served_is_refused_and_a_failed_run_is_kept(
         lineage={},
         params={},
     )
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         review_large_payments(rl)
         r = client.post(
             "/v1/backtests?wait=true",

@@ -15,6 +15,7 @@ from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
 from tests.support import metrics
 from tests.support.factories import card_payment
+from tests.support.http import AdminClient
 
 
 def _model(rl: Riskloop, name: str, intercept: float) -> str:
@@ -81,7 +82,7 @@ def test_a_canary_that_declines_far_more_is_rolled_back_within_the_window(
 ) -> None:
     _setup(rl, check_seconds=1)
     bad = _model(rl, "eager", intercept=5.0)  # scores 0.993: declines everything it sees
-    with TestClient(create_app(rl, follow_every_s=0.1)) as client:
+    with AdminClient(create_app(rl, follow_every_s=0.1)) as client:
         r = client.post(
             "/v1/canaries",
             json={
@@ -138,7 +139,7 @@ def test_a_canary_that_declines_far_more_is_rolled_back_within_the_window(
 def test_a_healthy_canary_is_promoted_step_by_step(rl: Riskloop) -> None:
     _setup(rl, check_seconds=3600)  # judged by hand below
     good = _model(rl, "calm", intercept=-6.0)  # approves like the champion
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         canary = client.post(
             "/v1/canaries",
             json={
@@ -190,7 +191,7 @@ def test_routing_is_stable_per_customer_and_a_larger_share_only_adds(rl: Riskloo
 
 def test_bad_canary_requests_name_the_field(rl: Riskloop) -> None:
     _setup(rl)
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         base = {"kind": "model", "event_type": "card_payment", "author": "ana"}
         cases = [
             ({**base, "candidate": "nope@1"}, "candidate"),
@@ -256,7 +257,7 @@ def test_a_policy_canary_from_the_cli_is_rolled_back_by_a_cli_check(
     )
     assert "strict" not in {r.id for r in rl.catalog.rules()}
 
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         decided = _decide(client, 120, "p")
     on_canary = [d for d in decided if d.get("canary")]
     assert on_canary and all(d["policy"] == "cards@2" for d in on_canary)
@@ -289,7 +290,7 @@ def test_a_healthy_policy_canary_is_promoted_to_the_active_policy(rl: Riskloop) 
         "thresholds": {"decline": 0.95},
         "status": "shadow",  # promotion makes the candidate active whatever the document says
     }
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         canary = client.post(
             "/v1/canaries",
             json={

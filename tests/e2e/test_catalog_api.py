@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
+from tests.support.http import AdminClient
 
 RULE = {
     "id": "velocity",
@@ -25,7 +26,7 @@ RULE = {
 
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
-    with TestClient(create_app(rl)) as c:
+    with AdminClient(create_app(rl)) as c:
         yield c
 
 
@@ -150,8 +151,10 @@ def test_policies_and_the_audit_chain(client: TestClient) -> None:
         ).status_code
         == 404
     )
-    entries = client.get("/v1/audit").json()["entries"]
+    chain = client.get("/v1/audit").json()["entries"]
+    assert chain[0]["action"] == "apikey.create"  # the test client's key
+    entries = chain[1:]
     assert [e["action"] for e in entries] == ["rule.create", "policy.create", "policy.retired"]
     assert [e["actor"] for e in entries] == ["ana", "ana", "bo"]
-    for before, after in itertools.pairwise(entries):
+    for before, after in itertools.pairwise(chain):
         assert after["prev_hash"] == before["hash"]

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
 from tests.support.factories import PANS
+from tests.support.http import AdminClient
 
 GENESIS = "0" * 64
 RULE: dict[str, Any] = {
@@ -39,7 +40,7 @@ def client(rl: Riskloop) -> Iterator[TestClient]:
         response.read()
         bodies.append(response.text)
 
-    with TestClient(create_app(rl), raise_server_exceptions=False) as c:
+    with AdminClient(create_app(rl), raise_server_exceptions=False) as c:
         c.event_hooks = {"request": [], "response": [record]}
         yield c
     assert bodies  # every answer was seen
@@ -54,7 +55,7 @@ def _audit(client: TestClient, **params: Any) -> list[dict[str, Any]]:
     r = client.get("/v1/audit", params=params)
     assert r.status_code == 200
     entries: list[dict[str, Any]] = r.json()["entries"]
-    return entries
+    return [e for e in entries if e["kind"] != "api_key"]  # the test client's own key
 
 
 def _chain_hash(entry: dict[str, Any]) -> str:
@@ -404,7 +405,9 @@ def test_entries_are_removed_by_value(client: TestClient) -> None:
         r = client.post("/v1/lists/ips/entries/remove", json=body)
         assert r.status_code == 422 and _errors(r)[0][0] == field, r.text
     removes = [e for e in _audit(client) if e["action"] == "list.entries.remove"]
-    assert [(e["actor"], e["detail"]) for e in removes] == [("bo", {"count": 3})]
+    assert [(e["actor"], e["detail"]["count"]) for e in removes] == [("bo", 3)]
+    # the body names bo; the request was made with the test client's key, which is recorded
+    assert removes[0]["detail"]["authenticated_as"].startswith("key:")
 
 
 def test_a_list_in_use_cannot_be_deleted(client: TestClient) -> None:
@@ -596,16 +599,22 @@ def test_every_change_is_audited_with_its_author_in_a_chain(client: TestClient) 
         ("io", "policy.retired", "policy", "cards@2"),
         ("jo", "list.delete", "list", "ips"),
     ]
-    assert [e["seq"] for e in entries] == list(range(1, 12))
-    assert entries[0]["prev_hash"] == GENESIS
-    for before, after in itertools.pairwise(entries):
+    # seq 1 is the test client's key; each entry also names the key that made the request
+    assert [e["seq"] for e in entries] == list(range(2, 13))
+    assert all(e["detail"]["authenticated_as"].startswith("key:") for e in entries)
+    chain = client.get("/v1/audit").json()["entries"]
+    assert chain[0]["action"] == "apikey.create" and chain[0]["prev_hash"] == GENESIS
+    for before, after in itertools.pairwise(chain):
         assert after["prev_hash"] == before["hash"]
-    assert [_chain_hash(e) for e in entries] == [e["hash"] for e in entries]
+    assert [_chain_hash(e) for e in chain] == [e["hash"] for e in chain]
     assert entries[4]["detail"]["previous"]["version"] == 1
     assert entries[4]["detail"]["rule"]["priority"] == 5
-    assert entries[8]["detail"] == {"versions": [1], "to": "shadow"}
+    assert {k: v for k, v in entries[8]["detail"].items() if k != "authenticated_as"} == {
+        "versions": [1],
+        "to": "shadow",
+    }
     # paging: after a sequence number, at most limit entries
-    assert _audit(client, after=9) == entries[9:]
-    assert _audit(client, after=2, limit=3) == entries[2:5]
-    assert _audit(client, after=11) == []
+    assert _audit(client, after=10) == entries[9:]
+    assert _audit(client, after=3, limit=3) == entries[2:5]
+    assert _audit(client, after=12) == []
     assert client.get("/v1/audit", params={"limit": 0}).status_code == 422

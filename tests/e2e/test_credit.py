@@ -22,6 +22,7 @@ from riskloop.config import Settings
 from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from riskloop.service.catalog import PlaybookLoader
+from tests.support.http import AdminClient
 
 PLAYBOOK = Path(__file__).parents[2] / "examples" / "playbook.yaml"
 NAME = {"first_name": "Augusta", "last_name": "Lovelace", "date_of_birth": "1985-12-10"}
@@ -82,7 +83,7 @@ def client(
     res = CliRunner().invoke(cli, ["credit", "train", "--promote", "--author", "ana"])
     assert res.exit_code == 0, res.output
     assert "registered credit@1" in res.output and "ROC AUC" in res.output
-    with TestClient(create_app(rl, follow_every_s=3600)) as c:
+    with AdminClient(create_app(rl, follow_every_s=3600)) as c:
         yield c
 
 

@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
 from riskloop.scoring.port import FeatureValue, FixedScorer, Score
 from tests.support.factories import card_payment
+from tests.support.http import AdminClient
 from tests.support.metrics import value
 
 
@@ -30,7 +30,7 @@ def _metric(text: str, name: str) -> float:
 
 def test_a_failing_model_falls_back_and_is_counted(rl: Riskloop) -> None:
     rl.decisions.pipeline.models = FixedScorer(BrokenModel())
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         before = client.get("/metrics").text
         assert 'riskloop_decision_fallbacks_total{reason="MODEL_UNAVAILABLE"}' not in before
         r = client.post("/v1/decisions", json=card_payment())
@@ -69,7 +69,7 @@ def test_a_spent_deadline_skips_the_model_and_rules_still_decide(
         return observe(stored)
 
     monkeypatch.setattr(rl.features, "observe", slow_observe)
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         r = client.post("/v1/decisions?deadline_ms=1", json=card_payment(amount=250000))
         assert r.status_code == 201
         body = r.json()

@@ -12,11 +12,12 @@ from fastapi.testclient import TestClient
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
 from tests.support.factories import PANS, card_payment
+from tests.support.http import AdminClient
 
 
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
-    with TestClient(create_app(rl)) as c:
+    with AdminClient(create_app(rl)) as c:
         assert (
             c.post(
                 "/v1/lists",

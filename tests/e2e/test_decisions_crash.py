@@ -19,6 +19,7 @@ from typing import Any
 from riskloop.bootstrap import build
 from riskloop.config import Settings
 from tests.support.factories import PANS, card_payment
+from tests.support.http import cli_key
 
 RISKLOOP = str(Path(sys.executable).with_name("riskloop"))
 PLAYBOOK = Path(__file__).parents[2] / "examples" / "playbook.yaml"
@@ -49,8 +50,11 @@ def _start(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     raise AssertionError("server did not start")
 
 
-def _post(conn: http.client.HTTPConnection, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    conn.request("POST", "/v1/decisions", json.dumps(body), {"Content-Type": "application/json"})
+def _post(
+    conn: http.client.HTTPConnection, body: dict[str, Any], key: str
+) -> tuple[int, dict[str, Any]]:
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    conn.request("POST", "/v1/decisions", json.dumps(body), headers)
     resp = conn.getresponse()
     return resp.status, json.loads(resp.read())
 
@@ -64,6 +68,7 @@ def test_every_answered_decision_survives_kill_9(settings: Settings) -> None:
         check=False,
     )
     assert setup.returncode == 0, setup.stderr
+    key = cli_key({**os.environ, "RISKLOOP_DATA_DIR": str(settings.data_dir)})
     port = _free_port()
     proc = _start(settings, port)
     answered: dict[str, dict[str, Any]] = {}
@@ -87,7 +92,7 @@ def test_every_answered_decision_survives_kill_9(settings: Settings) -> None:
             )
             i += 1
             try:
-                status, body = _post(conn, event)
+                status, body = _post(conn, event, key)
             except (OSError, http.client.HTTPException, ValueError):
                 return  # the server died mid-request: that one was not answered
             assert status == 201, body
@@ -134,7 +139,7 @@ def test_every_answered_decision_survives_kill_9(settings: Settings) -> None:
             },
             amount=100 + int(some["event_id"].rsplit("-", 1)[1]),
         )
-        status, body = _post(conn, retry)
+        status, body = _post(conn, retry, key)
         conn.close()
         assert status == 200
         assert body["replayed"] is True

@@ -18,6 +18,7 @@ from riskloop.entrypoints.http import create_app
 from riskloop.errors import StorageError
 from riskloop.scoring.port import FixedScorer
 from tests.support.factories import PANS, card_payment
+from tests.support.http import AdminClient
 
 BAD_LUHN = "4111111111111112"
 THRESHOLDS = {"review": 0.9, "challenge": 0.95, "decline": 0.99}
@@ -66,7 +67,7 @@ def client(rl: Riskloop) -> Iterator[TestClient]:
         response.read()
         bodies.append(response.text)
 
-    with TestClient(create_app(rl), raise_server_exceptions=False) as c:
+    with AdminClient(create_app(rl), raise_server_exceptions=False) as c:
         c.event_hooks = {"request": [], "response": [record]}
         made = c.post(
             "/v1/lists",

@@ -27,6 +27,7 @@ from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from tests.support import metrics
 from tests.support.factories import card_payment
+from tests.support.http import AdminClient
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 REFERENCE = {"start": T0.isoformat(), "end": (T0 + timedelta(days=2)).isoformat()}
@@ -86,7 +87,7 @@ def recorded(rl: Riskloop) -> Riskloop:
 
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
-    with TestClient(create_app(rl), raise_server_exceptions=False) as c:
+    with AdminClient(create_app(rl), raise_server_exceptions=False) as c:
         yield c
 
 

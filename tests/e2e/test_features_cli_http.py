@@ -19,13 +19,14 @@ from riskloop.config import Settings
 from riskloop.entrypoints.http import create_app
 from riskloop.service.features import as_input
 from tests.support.factories import card_payment
+from tests.support.http import AdminClient
 
 RISKLOOP = str(Path(sys.executable).with_name("riskloop"))
 
 
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
-    with TestClient(create_app(rl), raise_server_exceptions=False) as c:
+    with AdminClient(create_app(rl), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -168,7 +169,7 @@ def test_a_server_follows_events_another_process_imported(settings: Settings) ->
     importer = build(settings, migrate=False, rebuild_features=False)  # as `riskloop import` does
     try:
         assert importer.ingestor.features is None
-        with TestClient(create_app(server, follow_every_s=0.05)):
+        with AdminClient(create_app(server, follow_every_s=0.05)):
             for minute in range(5):
                 importer.ingestor.ingest(card_payment(occurred_at=f"2026-11-01T12:0{minute}:00Z"))
             deadline = time.monotonic() + 10

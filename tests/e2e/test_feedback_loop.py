@@ -18,6 +18,7 @@ from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from riskloop.service.features import iterate_log
 from riskloop.training.dataset import build_training_set
+from tests.support.http import AdminClient
 from tests.support.playbooks import REVIEW_LARGE, review_large_payments
 from tests.unit.factories import VISA_PAN, card_payment
 
@@ -30,7 +31,7 @@ def _at(minutes: float) -> str:
 
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
-    with TestClient(create_app(rl, follow_every_s=3600)) as c:
+    with AdminClient(create_app(rl, follow_every_s=3600)) as c:
         assert c.post("/v1/rules", json=REVIEW_LARGE).status_code == 201
         policy = {"id": "cards", "event_types": ["card_payment"], "author": "ana"}
         assert c.post("/v1/policies", json=policy).status_code == 201

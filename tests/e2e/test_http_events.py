@@ -17,11 +17,12 @@ from fastapi.testclient import TestClient
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
 from tests.support.factories import PANS, card_payment, kyc_record, transfer
+from tests.support.http import AdminClient, cli_key
 
 
 @pytest.fixture
 def client(any_rl: Riskloop) -> Iterator[TestClient]:
-    with TestClient(create_app(any_rl), raise_server_exceptions=False) as c:
+    with AdminClient(create_app(any_rl), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -174,7 +175,9 @@ def test_serve_runs_in_embedded_mode_with_no_other_service(tmp_path: Path) -> No
         else:
             pytest.fail("server did not become ready")
         event = card_payment()
-        assert httpx.post(f"{url}/v1/events", json=event).status_code == 201
+        assert httpx.post(f"{url}/v1/events", json=event).status_code == 401
+        auth = {"Authorization": f"Bearer {cli_key(env)}"}
+        assert httpx.post(f"{url}/v1/events", json=event, headers=auth).status_code == 201
         assert (tmp_path / "data" / "riskloop.db").exists()
     finally:
         proc.terminate()

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from riskloop.adapters.sql.jobs import SqlJobRuns
@@ -28,6 +27,7 @@ from riskloop.entrypoints.http import create_app
 from riskloop.entrypoints.jobs import scheduler
 from riskloop.errors import ConfigError
 from tests.support.fraud_world import generate_world
+from tests.support.http import AdminClient
 from tests.unit.factories import MASTERCARD_PAN, card_payment
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -112,6 +112,7 @@ def test_jobs_list_shows_every_job_its_schedule_and_command(run: Any) -> None:
         "kyc-sync",
         "rescreen",
         "kyc-reviews",
+        "retention",
     ]
     resolve = rows["labels-resolve"]
     assert (resolve["every"], resolve["runs"], resolve["last_status"]) == ("15m", 0, None)
@@ -224,7 +225,7 @@ def test_the_server_runs_a_due_job_on_its_own_and_stops_with_it(rl: Riskloop) ->
     _pending_label_then_its_payment(rl)
     runs = SqlJobRuns(rl.engine)
     runs.force_due("labels-resolve", datetime.now(UTC))
-    with TestClient(create_app(rl, schedule_every_s=0.05)) as client:
+    with AdminClient(create_app(rl, schedule_every_s=0.05)) as client:
         assert client.get("/healthz").status_code == 200
         state = _wait_for(lambda: next((s for s in runs.states() if s.runs == 1), None), seconds=10)
         assert state.name == "labels-resolve" and state.last_status == "ok"
@@ -250,7 +251,7 @@ def test_no_scheduler_thread_when_the_schedule_is_off(settings: Settings) -> Non
         Settings.from_env({"RISKLOOP_DATA_DIR": str(settings.data_dir), "RISKLOOP_SCHEDULE": "off"})
     )
     try:
-        with TestClient(create_app(rl, schedule_every_s=0.05)) as client:
+        with AdminClient(create_app(rl, schedule_every_s=0.05)) as client:
             assert client.get("/healthz").status_code == 200
             assert not any(t.name == "scheduler" for t in threading.enumerate())
     finally:
@@ -293,3 +294,13 @@ def test_the_scheduled_retrain_registers_a_challenger_and_leaves_the_champion(
         ]
     finally:
         rl.close()
+
+
+def test_an_app_started_twice_runs_one_scheduler(rl: Riskloop) -> None:
+    """Two lifespans of one app (two test clients) once left the first scheduler thread
+    running forever, and later tests saw it."""
+    app = create_app(rl, schedule_every_s=0.05)
+    with AdminClient(app), AdminClient(app):
+        alive = [t for t in threading.enumerate() if t.name == "scheduler" and t.is_alive()]
+        assert len(alive) == 1
+    assert not any(t.name == "scheduler" and t.is_alive() for t in threading.enumerate())

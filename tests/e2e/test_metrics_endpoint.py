@@ -16,6 +16,7 @@ from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.http import create_app
 from riskloop.scoring.port import FeatureValue, Score, Scorer
 from tests.support.factories import card_payment
+from tests.support.http import AdminClient
 from tests.support.metrics import families, value
 from tests.support.playbooks import review_large_payments
 
@@ -25,7 +26,7 @@ STAGES = ("intake", "store_and_features", "model", "rules", "policy", "decide", 
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
     review_large_payments(rl)  # rule "big" (active) sends 100.00+ to review, policy "cards"
-    with TestClient(create_app(rl, follow_every_s=3600), raise_server_exceptions=False) as c:
+    with AdminClient(create_app(rl, follow_every_s=3600), raise_server_exceptions=False) as c:
         yield c
 
 

@@ -16,12 +16,12 @@ from typing import Any
 import orjson
 import pyarrow.parquet as pq
 import pytest
-from fastapi.testclient import TestClient
 
 from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
 from riskloop.entrypoints.http import create_app
 from tests.support.fraud_world import World, generate_world
+from tests.support.http import AdminClient
 
 RISKLOOP = str(Path(sys.executable).with_name("riskloop"))
 
@@ -110,7 +110,7 @@ def test_a_trained_model_is_registered_with_card_and_lineage(home: Path) -> None
 
 
 def test_serving_follows_promotion_without_dropping_a_request(rl: Riskloop) -> None:
-    with TestClient(create_app(rl, follow_every_s=0.1)) as client:
+    with AdminClient(create_app(rl, follow_every_s=0.1)) as client:
         assert client.get("/v1/models").json()["serving"] == {}
         before = client.post("/v1/decisions", json=_payment(0)).json()
         assert before["model"].startswith("points@1")  # the built-in model until a promotion
@@ -207,7 +207,7 @@ def test_the_shadow_report_from_the_cli(home: Path) -> None:
 
 
 def test_alias_changes_refuse_bad_input_with_the_field_named(rl: Riskloop) -> None:
-    with TestClient(create_app(rl)) as client:
+    with AdminClient(create_app(rl)) as client:
         ok = {"author": "ana", "reason": "r"}
         cases = [
             ("/v1/models/fraud/aliases/boss", {"version": 1, **ok}, 422, "alias"),

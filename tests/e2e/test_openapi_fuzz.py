@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from riskloop.bootstrap import build
 from riskloop.config import Settings
 from riskloop.entrypoints.http import create_app
+from tests.support.http import authed_schema
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[schemathesis.BaseS
         }
     )
     app = create_app(rl)
-    yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    yield authed_schema(rl, app)
     rl.close()
 
 

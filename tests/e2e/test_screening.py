@@ -21,6 +21,7 @@ from riskloop.config import Settings
 from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from tests.support.factories import kyc_record, next_id, transfer
+from tests.support.http import AdminClient
 
 SDN = [
     '36,"AEROCARIBBEAN AIRLINES",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ',
@@ -56,7 +57,7 @@ def _cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
-    with TestClient(create_app(rl), raise_server_exceptions=False) as c:
+    with AdminClient(create_app(rl), raise_server_exceptions=False) as c:
         yield c
 
 

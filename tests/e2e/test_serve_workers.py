@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support.factories import card_payment
+from tests.support.http import cli_key
 
 RISKLOOP = str(Path(os.environ.get("VIRTUAL_ENV", ".venv")) / "bin" / "riskloop")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
@@ -99,8 +100,10 @@ def test_two_workers_decide_each_event_once(tmp_path: Path, pg_database: str) ->
         sends = events * 2
         random.Random(7).shuffle(sends)
 
+        auth = {"Authorization": f"Bearer {cli_key(env)}"}
+
         def post(event: dict[str, Any]) -> dict[str, Any]:
-            with httpx.Client(base_url=url, timeout=30) as c:
+            with httpx.Client(base_url=url, timeout=30, headers=auth) as c:
                 r = c.post("/v1/decisions", json=event)
             assert r.status_code in (200, 201), r.text
             return dict(r.json())

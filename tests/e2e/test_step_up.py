@@ -26,6 +26,7 @@ from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from riskloop.service.catalog import PlaybookLoader
 from tests.support.factories import card_payment
+from tests.support.http import AdminClient
 
 PLAYBOOK = Path(__file__).parents[2] / "examples" / "playbook.yaml"
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -71,7 +72,7 @@ def _result(
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
     PlaybookLoader(rl.catalog).apply(yaml.safe_load(PLAYBOOK.read_text("utf-8")), "ana")
-    with TestClient(create_app(rl, follow_every_s=3600)) as c:
+    with AdminClient(create_app(rl, follow_every_s=3600)) as c:
         yield c
 
 

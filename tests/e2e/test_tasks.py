@@ -27,13 +27,14 @@ from riskloop.cases.tasks import MemoryTaskStore, Task, TaskService
 from riskloop.config import Settings
 from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
+from tests.support.http import AdminClient
 
 PAN = "4111111111111111"
 
 
 @pytest.fixture
 def client(rl: Riskloop) -> Iterator[TestClient]:
-    with TestClient(create_app(rl), raise_server_exceptions=False) as c:
+    with AdminClient(create_app(rl), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -494,7 +495,7 @@ def test_an_unreachable_webhook_is_recorded_without_its_url(
 
 def test_the_server_delivers_notifications_while_it_runs(hooked: Riskloop, hook: Hook) -> None:
     hook.fail = 0
-    with TestClient(create_app(hooked)) as client:
+    with AdminClient(create_app(hooked)) as client:
         r = client.post("/v1/tasks", json=_task(key="job:live"))
         assert r.status_code == 201
         assert hook.received.wait(10), "the notifier did not deliver"

@@ -16,8 +16,9 @@ from rich.table import Table
 from riskloop import __version__
 from riskloop.adapters.files import Format
 from riskloop.bootstrap import Riskloop
+from riskloop.entrypoints.cli_access import apikeys_app, audit_app, users_app
 from riskloop.entrypoints.cli_cases import cases_app
-from riskloop.entrypoints.cli_catalog import audit_app, lists_app, policies_app, rules_app
+from riskloop.entrypoints.cli_catalog import lists_app, policies_app, rules_app
 from riskloop.entrypoints.cli_common import app_or_exit, err, out, settings_or_exit
 from riskloop.entrypoints.cli_consume import consume_command
 from riskloop.entrypoints.cli_credit import credit_app
@@ -28,6 +29,7 @@ from riskloop.entrypoints.cli_models import models_app, score_command, train_com
 from riskloop.entrypoints.cli_monitor import monitor_app
 from riskloop.entrypoints.cli_quickstart import quickstart_command
 from riskloop.entrypoints.cli_release import backtest, canary_app, shadow
+from riskloop.entrypoints.cli_retention import retention_app
 from riskloop.entrypoints.cli_screening import kyc_app, screen, screening_app
 from riskloop.entrypoints.cli_simulate import simulate_command
 from riskloop.entrypoints.cli_tasks import tasks_app
@@ -60,6 +62,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(lists_app, name="lists")
 app.add_typer(policies_app, name="policies")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(apikeys_app, name="apikeys")
 app.add_typer(models_app, name="models")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(labels_app, name="labels")
@@ -69,6 +73,7 @@ app.add_typer(monitor_app, name="monitor")
 app.add_typer(screening_app, name="screening")
 app.add_typer(kyc_app, name="kyc")
 app.add_typer(credit_app, name="credit")
+app.add_typer(retention_app, name="retention")
 app.command("simulate")(simulate_command)
 app.command("quickstart")(quickstart_command)
 app.command("consume")(consume_command)

@@ -1,4 +1,4 @@
-"""``riskloop rules|lists|policies|audit``: the catalogue from the command line."""
+"""``riskloop rules|lists|policies``: the catalogue from the command line."""
 
 from __future__ import annotations
 
@@ -16,13 +16,11 @@ from rich.table import Table
 
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
 from riskloop.errors import FieldError, InvalidInput, RiskloopError
-from riskloop.ledger.audit import verify_chain
 from riskloop.service.catalog import PlaybookLoader
 
 rules_app = typer.Typer(no_args_is_help=True, help="Rules in CEL: validate, load, list.")
 lists_app = typer.Typer(no_args_is_help=True, help="Block, allow and watch lists.")
 policies_app = typer.Typer(no_args_is_help=True, help="Policies: rules and thresholds to outcomes.")
-audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit chain.")
 
 File = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 Author = Annotated[str, typer.Option(help="who makes the change (default: your user name)")]
@@ -226,17 +224,3 @@ def policies_list() -> None:
         rules = "all by priority" if p.rules is None else ",".join(p.rules)
         table.add_row(p.version_id, p.status, ",".join(p.event_types), p.mode, t, rules)
     out.print(table)
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain; exit 1 at the first entry changed or removed."""
-    rl = app_or_exit()
-    try:
-        n, broken = verify_chain(rl.catalog.store.audit().iterate())
-    finally:
-        rl.close()
-    if broken is not None:
-        err.print(f"[red]✗ audit chain broken at entry {broken}[/red] ({n} checked)")
-        raise typer.Exit(1)
-    out.print(f"[green]✓[/green] audit chain intact: {n} entries")

@@ -133,10 +133,16 @@ def print_summary(report: Report) -> None:
     )
     steps = ", ".join(f"{k} {v:.0f} s" for k, v in report.steps.items())
     out.print(f"time: {steps}")
+    access = f["access"]
     out.print(
-        "where to look:\n"
-        f"  {url}/docs                        the API\n"
-        f"  {url}/v1/decisions?outcome=decline   recent declines, with reasons\n"
-        f"  {url}/v1/tasks                     what the risk team should look at\n"
-        f"  RISKLOOP_DATA_DIR={f.get('store', '')} riskloop cases list   the review queue"
+        "where to look (the server runs until Ctrl-C):\n"
+        f"  {url}/                the dashboard: log in as {access['username']} / "
+        f"{access['password']} with a code from your authenticator app\n"
+        f"                        (TOTP secret {access['totp_secret']}; all in {access['file']})\n"
+        f"  {url}/queue           the review queue\n"
+        f"  {url}/rules           rules, lists and policies, with backtests\n"
+        f"  {url}/models          the model registry and model cards\n"
+        f"  {url}/docs            the API; a local development key (every scope, 30 days):\n"
+        f"  export RISKLOOP_KEY={access['api_key']}\n"
+        f'  curl -H "Authorization: Bearer $RISKLOOP_KEY" "{url}/v1/decisions?outcome=decline"'
     )

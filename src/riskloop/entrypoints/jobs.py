@@ -63,6 +63,11 @@ def _refresh_lists(rl: Riskloop) -> Summary:
     return {"lists": loaded, "rescreen": report.as_dict()}
 
 
+def _retention(rl: Riskloop) -> Summary:
+    report = rl.retention.run(actor=AUTHOR)
+    return {"run_id": report.run_id, **report.totals()}
+
+
 def jobs(rl: Riskloop) -> list[Job]:
     """Every job this process can run, each with a default interval (``RISKLOOP_SCHEDULE``
     picks the jobs ``serve`` runs and their intervals). Add a job by appending it."""
@@ -136,6 +141,15 @@ def jobs(rl: Riskloop) -> list[Job]:
             timedelta(days=1),
             lambda: {"due": len(rl.kyc.due_reviews())},
             "raise a review task for each customer whose periodic KYC review is due",
+        ),
+        Job(
+            "retention",
+            timedelta(days=1),
+            lambda: _retention(rl),
+            "delete or anonymise the events and other personal data past their retention, "
+            "except what legal holds keep; same as `riskloop retention run`",
+            # Batches commit as they go: a run cut off by its lease loses nothing.
+            lease=timedelta(hours=6),
         ),
     ]
     if rl.settings.screening_lists:
@@ -212,6 +226,8 @@ class EmbeddedScheduler:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return  # one app started twice (two test clients): still one scheduler
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=run_scheduler,

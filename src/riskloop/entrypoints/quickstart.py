@@ -198,6 +198,31 @@ def tune_policy(rl: Riskloop, rates: list[dict[str, Any]], report: Report) -> No
     report.facts["policy"] = {"version": saved.version_id, "review": threshold}
 
 
+def local_access(rl: Riskloop, opts: Options, report: Report) -> str:
+    """A local development API key (every scope, 30 days) and a dashboard admin with a
+    random password and a TOTP secret; printed at the end and kept in ``access.json`` in
+    the quickstart directory (readable by its owner only). Returns the key."""
+    from riskloop.access.credentials import new_token, totp_uri
+
+    _, key = rl.access.create_key(
+        "quickstart (local development)", ["*"], actor="quickstart", expires_days=30
+    )
+    password = new_token()[:20]
+    secret = rl.access.add_user("admin", "admin", password, actor="quickstart")
+    access = {
+        "api_key": key,
+        "username": "admin",
+        "password": password,
+        "totp_secret": secret,
+        "totp_uri": totp_uri(secret, "admin"),
+    }
+    path = opts.dir / "access.json"
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(access, indent=2) + "\n")
+    report.facts["access"] = {**access, "file": str(path)}
+    return key
+
+
 class Server:
     """The HTTP API on loopback in a thread (uvicorn), until stopped."""
 
@@ -228,10 +253,11 @@ class Server:
 
 
 def replay(
-    url: str, live: list[dict[str, Any]], tick: Callable[[], None]
+    url: str, live: list[dict[str, Any]], tick: Callable[[], None], key: str
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any], float]]:
     """POST each live event to ``/v1/decisions`` in order: (event, decision, client ms)."""
-    with httpx.Client(base_url=url, timeout=30) as client:
+    auth = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(base_url=url, timeout=30, headers=auth) as client:
         for event in live:
             t = time.perf_counter()
             r = client.post("/v1/decisions", json=event)
@@ -327,13 +353,14 @@ def run(opts: Options, ui: Steps, *, serve: Callable[[Report], None] | None = No
         with report.timed("train"):
             ui.step("training a fraud model on the history (point in time) and promoting it")
             train_and_promote(rl, live_from, report)
+        key = local_access(rl, opts, report)
         server = Server(rl, opts.port)
         url = server.start()
         report.facts["url"] = url
         try:
             with report.timed("live"):
                 ui.step(f"replaying {len(live):,} live events against {url}")
-                results = list(replay(url, live, ui.bar(len(live))))
+                results = list(replay(url, live, ui.bar(len(live)), key))
             summarise(rl, results, read_truth(sim.out_dir), report)
             if serve is not None:
                 serve(report)

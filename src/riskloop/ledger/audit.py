@@ -5,6 +5,7 @@ entry's hash, so changing or deleting any entry breaks every later link
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,3 +68,22 @@ def verify_chain(entries: Iterable[AuditEntry]) -> tuple[int, int | None]:
             return n, e.seq
         prev = e.hash
     return n, None
+
+
+SEAL_ACTION = "decision.seal"
+
+
+def record_digest(rows: Iterable[dict[str, Any]]) -> str:
+    """One SHA-256 over decision records in order, each in a canonical JSON form; a sealed
+    batch's entry keeps it, so a changed, added or removed record shows on verify."""
+    h = hashlib.sha256()
+    for row in rows:
+        h.update(orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def checkpoint_mac(key: bytes, seq: int, entry_hash: str) -> str:
+    """The signature of a chain head. The key comes from the keyring, which the database
+    does not hold: whoever rewrites the chain in the database cannot sign the new head."""
+    return hmac.new(key, f"{seq}:{entry_hash}".encode(), hashlib.sha256).hexdigest()

@@ -5,6 +5,7 @@ from riskloop.vault.keyring import Keyring, MemoryKeyStore
 from riskloop.vault.masking import MaskingFilter, mask_pan, mask_text
 from riskloop.vault.protect import Vault, sensitive_paths
 from riskloop.vault.rotation import RotationReport, retire_key, rotate_keys
+from riskloop.vault.shred import match_hash_paths, without_paths
 
 __all__ = [
     "Keyring",
@@ -14,10 +15,12 @@ __all__ = [
     "Vault",
     "mask_pan",
     "mask_text",
+    "match_hash_paths",
     "open_sealed",
     "retire_key",
     "rewrap",
     "rotate_keys",
     "seal",
     "sensitive_paths",
+    "without_paths",
 ]

@@ -109,6 +109,7 @@ class Keyring:
         self.token_key = _derive(root, b"riskloop/pan-token/v1")
         self.match_key = _derive(root, b"riskloop/pii-match/v1")
         self.fingerprint_key = _derive(root, b"riskloop/fingerprint/v1")
+        self.audit_key = _derive(root, b"riskloop/audit-checkpoint/v1")
 
     def _refresh(self, *, force: bool = False) -> None:
         now = time.monotonic()

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from riskloop.access.context import acting_as
 from riskloop.adapters.sql.schema import audit_log, list_entries, lists, policies, rules
 from riskloop.credit.terms import table_from_dict
 from riskloop.errors import ConflictError, NotFound, StorageError
@@ -94,6 +95,9 @@ class SqlAuditLog:
             select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)
         ).scalar()
         prev = prev or GENESIS
+        who = acting_as()
+        if who is not None and who != entry.actor:  # a key acting for a named person
+            entry = replace(entry, detail={**entry.detail, "authenticated_as": who})
         done = replace(entry, prev_hash=prev, hash=chain_hash(entry, prev))
         seq = conn.execute(
             audit_log.insert().returning(audit_log.c.seq),

@@ -110,7 +110,10 @@ decisions = Table(
     Column("score", Float, nullable=True),
     Column("decided_at", UtcDateTime, nullable=False),
     Column("body", Json, nullable=False),
+    # The audit entry that sealed this record (migration 0008); NULL until the next seal.
+    Column("audit_seq", Id64, nullable=True),
     Index("ix_decisions_time", "decided_at"),
+    Index("ix_decisions_audit_seq", "audit_seq"),
     Index("ix_decisions_outcome_time", "outcome", "decided_at"),
 )
 
@@ -507,4 +510,86 @@ kyc_profiles = Table(
     Column("subject_key_version", Integer, nullable=True),
     Index("ix_kyc_profiles_review", "next_review_at"),
     Index("ix_kyc_profiles_key_version", "subject_key_version"),
+)
+
+
+# -- access, audit checkpoints and legal holds (migration 0008) -----------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),  # key rotation re-wraps by id
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", String(200), nullable=False),  # argon2id
+    # The TOTP secret, sealed by the vault like any PII.
+    Column("totp_ciphertext", LargeBinary, nullable=False),
+    Column("totp_wrapped_key", LargeBinary, nullable=False),
+    Column("totp_key_version", Integer, nullable=False),
+    Column("totp_last_step", BigInteger, nullable=True),  # a code is accepted once
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("disabled_at", UtcDateTime, nullable=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),  # public part of the key
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False),  # HMAC-SHA256 of the secret part
+    Column("scopes", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("rotated_to", String(32), nullable=True),
+    Column("last_used_at", UtcDateTime, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("username", String(64), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("mfa", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_sessions_user", "username"),
+)
+
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("id", Id64, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_auth_failures_user_time", "username", "at"),
+)
+
+# A signed head of the audit chain: HMAC over (seq, hash) with a key from the keyring, which
+# the database does not hold, so a rewritten chain cannot be re-signed.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", Id64, primary_key=True),
+    Column("hash", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("mac", String(64), nullable=False),
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("hold_id", String(32), primary_key=True),
+    Column("subject", String(16), nullable=False),  # customer, event, case
+    Column("value", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", String(100), nullable=False),
+    Column("placed_at", UtcDateTime, nullable=False),
+    Column("released_by", String(100), nullable=True),
+    Column("released_at", UtcDateTime, nullable=True),
+    Index("ix_legal_holds_subject", "subject", "value"),
 )

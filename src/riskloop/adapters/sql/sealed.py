@@ -12,6 +12,7 @@ from riskloop.adapters.sql.schema import (
     event_log,
     kyc_profiles,
     screening_suppressions,
+    users,
 )
 from riskloop.domain.events import SealedBox
 
@@ -40,6 +41,7 @@ _SEALED: dict[str, tuple[Table, str, str, str, str]] = {
         "subject_wrapped_key",
         "subject_key_version",
     ),
+    "users": (users, "id", "totp_ciphertext", "totp_wrapped_key", "totp_key_version"),
 }
 
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
@@ -20,6 +20,7 @@ from riskloop import __version__
 from riskloop.bootstrap import Riskloop
 from riskloop.domain.events import AppendOutcome, AppendStatus
 from riskloop.entrypoints.http import (
+    access_routes,
     case_routes,
     catalog_routes,
     decision_routes,
@@ -31,10 +32,18 @@ from riskloop.entrypoints.http import (
     screening_routes,
     task_routes,
 )
+from riskloop.entrypoints.http.auth import AuthMiddleware, authorizer
+from riskloop.entrypoints.http.authz import ROUTE_PERMISSIONS
 from riskloop.entrypoints.http.body import TooLarge, json_body
 from riskloop.entrypoints.http.errors import error_response, install
+from riskloop.entrypoints.http.graphql import PERMISSIONS as GRAPHQL_PERMISSIONS
+from riskloop.entrypoints.http.graphql import router as graphql_router
 from riskloop.entrypoints.http.responses import Json
+from riskloop.entrypoints.http.retention_routes import PERMISSIONS as RETENTION_PERMISSIONS
+from riskloop.entrypoints.http.retention_routes import router as retention_router
 from riskloop.entrypoints.jobs import embedded_scheduler
+from riskloop.entrypoints.web import PERMISSIONS as WEB_PERMISSIONS
+from riskloop.entrypoints.web import router as web_router
 from riskloop.errors import FieldError, InvalidEvent, NotFound, RiskloopError
 from riskloop.intake import CONTRACTS, EVENT_TYPES, json_schema, latest
 
@@ -55,7 +64,7 @@ def _outcome(o: AppendOutcome) -> dict[str, Any]:
 def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
     """Keep in-process features current with events other processes stored (imports), the
     rule catalogue and the serving models with changes other processes made, the label index
-    with the log, and the review queue with the decisions."""
+    with the log, the review queue with the decisions, and the audit chain sealed."""
     rounds = 0
     while not stop.wait(every_s):
         rounds += 1
@@ -67,6 +76,8 @@ def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
                 rl.labels.sync()
             rl.cases.sync()  # review decisions open cases within a second
             rl.canaries.refresh()  # every process routes the same share to a canary
+            if rounds % 5 == 0:  # decisions into the audit chain, and a signed head
+                rl.audit.seal()
             if rounds % max(1, round(rl.settings.canary_check_seconds / every_s)) == 0:
                 for found in rl.canaries.check():  # guardrails: roll back, advance, promote
                     if found.get("action") in {"rollback", "advance", "promote"}:
@@ -117,12 +128,16 @@ def create_app(
             if follower.is_alive():
                 follower.join(timeout=5)
 
+    permissions = dict(ROUTE_PERMISSIONS)  # routers added below put theirs in too
     app = FastAPI(
         title="riskloop",
         version=__version__,
         description="Real-time risk decisioning for fintech.",
         lifespan=lifespan,
+        dependencies=[Depends(authorizer(permissions))],
     )
+    app.add_middleware(AuthMiddleware, access=rl.access)
+    app.state.rl = rl  # routers built elsewhere (and tests) reach the process through the app
     install(app)
     limit = rl.settings.max_body_bytes
 
@@ -241,6 +256,13 @@ def create_app(
     app.include_router(monitor_routes.router(rl))
     app.include_router(screening_routes.router(rl))
     app.include_router(metrics.router(rl))
+    app.include_router(access_routes.router(rl))
+    permissions.update(GRAPHQL_PERMISSIONS)
+    app.include_router(graphql_router(rl))
+    permissions.update(RETENTION_PERMISSIONS)
+    app.include_router(retention_router(rl))
+    permissions.update(WEB_PERMISSIONS)
+    app.include_router(web_router(rl))
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -15,14 +15,17 @@ from fastapi.exceptions import RequestValidationError
 
 from riskloop.entrypoints.http.responses import Json
 from riskloop.errors import (
+    AuthFailed,
     ConfigError,
     ConflictError,
     FieldError,
+    Forbidden,
     ForbiddenData,
     InvalidDefinition,
     InvalidEvent,
     InvalidInput,
     NotFound,
+    RateLimited,
     RiskloopError,
     StorageError,
     VaultError,
@@ -38,6 +41,9 @@ _STATUS: list[tuple[type[RiskloopError], int, str]] = [
     (InvalidDefinition, 422, "invalid_definition"),
     (ConflictError, 409, "conflict"),
     (NotFound, 404, "not_found"),
+    (AuthFailed, 401, "unauthenticated"),
+    (Forbidden, 403, "forbidden"),
+    (RateLimited, 429, "rate_limited"),
     (StorageError, 503, "storage_unavailable"),
     (VaultError, 500, "vault_error"),
     (ConfigError, 500, "config_error"),
@@ -66,7 +72,10 @@ async def _riskloop_error(_request: Request, exc: Exception) -> Json:
             message = "invalid input" if errors else str(exc)
             if status >= 500 and not isinstance(exc, StorageError):
                 message = "internal error"  # no key or config detail to callers
-            return error_response(status, code, message, errors)
+            response = error_response(status, code, message, errors)
+            if isinstance(exc, RateLimited):
+                response.headers["Retry-After"] = str(exc.retry_after_s)
+            return response
     log.exception("unmapped riskloop error")
     return error_response(500, "internal_error", "internal error")
 

@@ -1,0 +1,121 @@
+"""The permission each REST route needs: one table, deny by default.
+
+A route missing here answers 403 to everyone, and ``tests/e2e/test_access.py`` fails if any
+route of the app is missing, so a new endpoint cannot ship unprotected by accident. Routers
+added elsewhere (GraphQL, the dashboard, retention) export their own ``PERMISSIONS``.
+"""
+
+from __future__ import annotations
+
+AUTHENTICATED = "authenticated"  # any principal
+OPEN = "open"  # no authentication: health checks only
+
+READ_DECISIONS = "decisions:read"
+
+ROUTE_PERMISSIONS: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): OPEN,
+    ("GET", "/readyz"): OPEN,
+    ("GET", "/metrics"): "monitoring:read",
+    # events, contracts, features, decisions
+    ("POST", "/v1/events"): "decisions:write",
+    ("GET", "/v1/events/{event_id}"): READ_DECISIONS,
+    ("GET", "/v1/contracts"): AUTHENTICATED,
+    ("GET", "/v1/contracts/{event_type}"): AUTHENTICATED,
+    ("GET", "/v1/features"): AUTHENTICATED,
+    ("POST", "/v1/features/preview"): "decisions:write",
+    ("POST", "/v1/decisions"): "decisions:write",
+    ("GET", "/v1/decisions"): READ_DECISIONS,
+    ("GET", "/v1/decisions/{decision_id}"): READ_DECISIONS,
+    ("GET", "/v1/decisions/{decision_id}/notice"): READ_DECISIONS,
+    # the rule catalogue
+    ("GET", "/v1/rules"): "rules:read",
+    ("POST", "/v1/rules"): "rules:write",
+    ("POST", "/v1/rules/validate"): "rules:read",
+    ("GET", "/v1/rules/{rule_id}"): "rules:read",
+    ("GET", "/v1/rules/{rule_id}/versions"): "rules:read",
+    ("POST", "/v1/rules/{rule_id}/status"): "rules:write",
+    ("GET", "/v1/lists"): "rules:read",
+    ("POST", "/v1/lists"): "lists:write",
+    ("GET", "/v1/lists/{name}"): "rules:read",
+    ("DELETE", "/v1/lists/{name}"): "rules:write",
+    ("GET", "/v1/lists/{name}/entries"): "rules:read",
+    ("POST", "/v1/lists/{name}/entries"): "lists:write",
+    ("POST", "/v1/lists/{name}/entries/remove"): "lists:write",
+    ("GET", "/v1/policies"): "rules:read",
+    ("POST", "/v1/policies"): "rules:write",
+    ("GET", "/v1/policies/{policy_id}"): "rules:read",
+    ("POST", "/v1/policies/{policy_id}/versions/{version}/status"): "rules:write",
+    ("GET", "/v1/audit"): "audit:read",
+    # models and release
+    ("GET", "/v1/models"): "models:read",
+    ("GET", "/v1/models/{name}/versions/{version}"): "models:read",
+    ("GET", "/v1/models/{name}/versions/{version}/card"): "models:read",
+    ("GET", "/v1/models/{name}/shadow"): "models:read",
+    ("GET", "/v1/models/{name}/aliases"): "models:read",
+    ("PUT", "/v1/models/{name}/aliases/{alias}"): "models:write",
+    ("POST", "/v1/models/{name}/aliases/{alias}/rollback"): "models:write",
+    ("GET", "/v1/backtests"): "rules:read",
+    ("POST", "/v1/backtests"): "rules:write",
+    ("GET", "/v1/backtests/{backtest_id}"): "rules:read",
+    ("GET", "/v1/backtests/{backtest_id}/plot.png"): "rules:read",
+    ("GET", "/v1/shadow"): "models:read",
+    ("GET", "/v1/canaries"): "models:read",
+    ("POST", "/v1/canaries"): "models:write",
+    ("GET", "/v1/canaries/{canary_id}"): "models:read",
+    ("POST", "/v1/canaries/check"): "models:write",
+    ("POST", "/v1/canaries/{canary_id}/stop"): "models:write",
+    # tasks and monitoring
+    ("GET", "/v1/tasks"): "tasks:read",
+    ("POST", "/v1/tasks"): "tasks:work",
+    ("GET", "/v1/tasks/{task_id}"): "tasks:read",
+    ("PATCH", "/v1/tasks/{task_id}"): "tasks:work",
+    ("POST", "/v1/tasks/alertmanager"): "tasks:work",
+    ("POST", "/v1/monitoring/drift"): "monitoring:run",
+    ("POST", "/v1/monitoring/performance"): "monitoring:run",
+    ("POST", "/v1/monitoring/freshness"): "monitoring:run",
+    ("GET", "/v1/monitoring/reports"): "monitoring:read",
+    # labels and cases
+    ("GET", "/v1/labels"): "labels:read",
+    ("POST", "/v1/labels"): "labels:write",
+    ("GET", "/v1/labels/pending"): "labels:read",
+    ("POST", "/v1/labels/resolve"): "labels:write",
+    ("GET", "/v1/events/{event_id}/labels"): "labels:read",
+    ("GET", "/v1/cases"): "cases:read",
+    ("POST", "/v1/cases"): "cases:work",
+    ("GET", "/v1/cases/overview"): "cases:read",
+    ("POST", "/v1/cases/sync"): "cases:work",
+    ("POST", "/v1/cases/next"): "cases:work",
+    ("POST", "/v1/cases/assign"): "cases:supervise",
+    ("POST", "/v1/cases/bulk"): "cases:supervise",
+    ("GET", "/v1/cases/{case_id}"): "cases:read",
+    ("POST", "/v1/cases/{case_id}/claim"): "cases:work",
+    ("POST", "/v1/cases/{case_id}/release"): "cases:work",
+    ("POST", "/v1/cases/{case_id}/assign"): "cases:supervise",
+    ("POST", "/v1/cases/{case_id}/notes"): "cases:work",
+    ("POST", "/v1/cases/{case_id}/resolve"): "cases:work",
+    ("POST", "/v1/cases/{case_id}/approve"): "cases:supervise",
+    ("POST", "/v1/cases/{case_id}/reject"): "cases:supervise",
+    ("GET", "/v1/cases/{case_id}/sar"): "cases:export",
+    # screening and KYC
+    ("POST", "/v1/screening/search"): "screening:read",
+    ("GET", "/v1/screening/lists"): "screening:read",
+    ("GET", "/v1/screening/hits"): "screening:read",
+    ("POST", "/v1/screening/hits/{hit_id}/resolve"): "screening:resolve",
+    ("GET", "/v1/screening/suppressions"): "screening:read",
+    ("POST", "/v1/screening/suppressions"): "screening:resolve",
+    ("POST", "/v1/screening/suppressions/{suppression_id}/revoke"): "screening:resolve",
+    ("POST", "/v1/screening/rescreen"): "screening:resolve",
+    ("GET", "/v1/kyc"): "screening:read",
+    ("GET", "/v1/kyc/{customer_id}"): "screening:read",
+    # access administration and audit (entrypoints/http/access_routes.py)
+    ("GET", "/v1/users"): "users:admin",
+    ("POST", "/v1/users"): "users:admin",
+    ("PATCH", "/v1/users/{username}"): "users:admin",
+    ("GET", "/v1/apikeys"): "users:admin",
+    ("POST", "/v1/apikeys"): "users:admin",
+    ("POST", "/v1/apikeys/{key_id}/rotate"): "users:admin",
+    ("POST", "/v1/apikeys/{key_id}/revoke"): "users:admin",
+    ("GET", "/v1/me"): AUTHENTICATED,
+    ("GET", "/v1/audit/verify"): "audit:read",
+    ("GET", "/v1/audit/export"): "audit:export",
+}
