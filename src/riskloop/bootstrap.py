@@ -29,6 +29,7 @@ from riskloop.adapters.sql.access import SqlAccessStore
 from riskloop.adapters.sql.audit import SqlAuditStore
 from riskloop.adapters.sql.cases import SqlCaseStore
 from riskloop.adapters.sql.monitoring import SqlMonitoring
+from riskloop.adapters.sql.outbox import SqlOutbox
 from riskloop.adapters.sql.release import SqlBacktests, SqlCanaries
 from riskloop.adapters.sql.retention import SqlRetentionStore
 from riskloop.adapters.sql.screening import SqlScreeningStore
@@ -49,6 +50,7 @@ from riskloop.service import Ingestor
 from riskloop.service.access import AccessService
 from riskloop.service.audit import AuditService
 from riskloop.service.backtest import BacktestService
+from riskloop.service.bus import EventBus, Subjects
 from riskloop.service.canary import CanaryService
 from riskloop.service.cases import CaseService
 from riskloop.service.catalog import CatalogService
@@ -59,6 +61,7 @@ from riskloop.service.kyc import KycService
 from riskloop.service.labels import LabelService
 from riskloop.service.models import ModelService, ModelSlots
 from riskloop.service.monitoring import MonitoringService
+from riskloop.service.outbox import OutboxRelay
 from riskloop.service.retention import RetentionService
 from riskloop.service.retention_policy import retention_policy
 from riskloop.service.screening import ScreeningService
@@ -97,6 +100,7 @@ class Riskloop:
     retention: RetentionService
     access: AccessService
     audit: AuditService
+    outbox: SqlOutbox | None = None  # publishing on (RISKLOOP_BUS=nats): what the relay drains
 
     def close(self) -> None:
         self.features.engine.close()
@@ -193,9 +197,11 @@ def build(
         email_hash=lambda email: vault.match_hash("email", email),
     )
     catalog = CatalogService(SqlCatalogStore(engine), fs, protector)
-    ledger = SqlDecisionLedger(engine)
+    # Publishing on: new decisions and tasks write outbox rows with their records.
+    publish = Subjects(settings.nats_prefix) if settings.bus == "nats" else None
+    ledger = SqlDecisionLedger(engine, outbox=publish)
     registry = ModelRegistry(SqlModelStore(engine), FileArtifacts(settings.data_dir / "models"))
-    task_store = SqlTaskStore(engine)
+    task_store = SqlTaskStore(engine, outbox=publish)
     tasks = TaskService(task_store)
     screening_store = SqlScreeningStore(engine)
     screening = ScreeningService(
@@ -300,4 +306,31 @@ def build(
             SqlAccessStore(engine), vault, session_ttl=timedelta(hours=settings.session_hours)
         ),
         audit=AuditService(SqlAuditStore(engine), keyring.audit_key),
+        outbox=SqlOutbox(engine) if publish is not None else None,
+    )
+
+
+def outbox_relay(
+    rl: Riskloop,
+    *,
+    url: str | None = None,
+    batch: int = 100,
+    lease_s: float = 15.0,
+    poll_s: float = 0.2,
+) -> OutboxRelay:
+    """The relay from this process's outbox to NATS (``url``: else ``RISKLOOP_NATS_URL``)."""
+    from riskloop.adapters.nats_bus import NatsBus
+
+    s = rl.settings
+    nats_url = url or s.nats_url.get()
+
+    async def connect() -> EventBus:
+        # One try: the relay's own back-off paces the next ones.
+        subjects = Subjects(s.nats_prefix)
+        return await NatsBus.connect(
+            nats_url, stream=s.nats_stream, subjects=subjects, connect_attempts=1
+        )
+
+    return OutboxRelay(
+        rl.outbox or SqlOutbox(rl.engine), connect, batch=batch, lease_s=lease_s, poll_s=poll_s
     )

@@ -12,6 +12,7 @@
      ├── VaultError             a key is missing, or a ciphertext fails authentication
      ├── InvalidDefinition      a feature (or rule) definition is wrong (names where and why)
      ├── StorageError           the record store failed; nothing was acknowledged
+     ├── BusError               the event bus did not confirm a publish, fetch or ack
      ├── AuthFailed             no valid credentials (never says which part was wrong)
      ├── RateLimited            too many failed logins; retry after ``retry_after_s``
      └── Forbidden              authenticated, but without the permission named
@@ -108,6 +109,11 @@ class VaultError(RiskloopError):
 
 class StorageError(RiskloopError):
     pass
+
+
+class BusError(RiskloopError):
+    """The bus did not confirm a publish, a fetch or an acknowledgement: the caller must not
+    acknowledge its own input (see ``service.bus``)."""
 
 
 class AuthFailed(RiskloopError):

@@ -276,3 +276,11 @@ def test_role_change_and_disabling_end_sessions(rl: Riskloop, anon: TestClient) 
         row = conn.execute(select(users).where(users.c.username == "eve")).one()
     assert row.password_hash.startswith("$argon2id$")
     assert PASSWORD not in str(tuple(row))
+
+
+def test_a_websocket_is_refused(anon: TestClient) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    for path in ("/graphql", "/v1/decisions", "/"):
+        with pytest.raises(WebSocketDisconnect), anon.websocket_connect(path):
+            pass

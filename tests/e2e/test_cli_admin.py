@@ -37,7 +37,7 @@ def test_contracts_export_writes_one_json_schema_per_contract(tmp_path: Path) ->
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     result = _run(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert "revision 0008" in result.stdout
+    assert "revision 0009" in result.stdout
 
 
 def test_keys_rotate_then_retire_the_old_version(tmp_path: Path) -> None:
@@ -65,6 +65,9 @@ def test_keys_rotate_then_retire_the_old_version(tmp_path: Path) -> None:
     stored = rl.events.get(event["event_id"])
     assert stored is not None
     assert rl.vault.reveal(stored)["email"] == EMAIL
+    audited = [(e.action, e.key) for e in rl.catalog.store.audit().entries()]
+    assert audited == [("vault.rotate", "v2"), ("vault.retire", "v1")]  # privileged: audited
+    assert rl.audit.verify().ok
     rl.close()
 
 

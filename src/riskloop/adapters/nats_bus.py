@@ -1,8 +1,8 @@
 """The event bus on NATS JetStream (nats-py): one stream, file storage, durable pull
 consumers with explicit acks.
 
-The stream (``RISKLOOP_NATS_STREAM``) captures the events, decisions and dead letters under
-one prefix and is created if missing; a durable consumer is created (or has its
+The stream (``RISKLOOP_NATS_STREAM``) captures the events, decisions, dead letters and alerts
+under one prefix and is created if missing; a durable consumer is created (or has its
 ``ack_wait`` updated) on subscribe, with no server-side delivery limit: the worker decides
 when a message is dead (``riskloop.service.consume``). Publishing waits for JetStream's
 acknowledgement and sets ``Nats-Msg-Id`` so a re-published message is dropped within the
@@ -165,7 +165,7 @@ class NatsBus:
             raise BusError(f"stream {self.stream}: {type(exc).__name__}: {exc}") from exc
         config = api.StreamConfig(
             name=self.stream,
-            subjects=list(subjects.all),
+            subjects=list(subjects.all),  # a subject no stream captures is refused
             storage=api.StorageType.FILE,
             retention=api.RetentionPolicy.LIMITS,
             duplicate_window=DEDUPE_WINDOW_S,

@@ -16,7 +16,7 @@ from rich.table import Table
 from riskloop import __version__
 from riskloop.adapters.files import Format
 from riskloop.bootstrap import Riskloop
-from riskloop.entrypoints.cli_access import apikeys_app, audit_app, users_app
+from riskloop.entrypoints.cli_access import apikeys_app, audit_app, cli_actor, users_app
 from riskloop.entrypoints.cli_cases import cases_app
 from riskloop.entrypoints.cli_catalog import lists_app, policies_app, rules_app
 from riskloop.entrypoints.cli_common import app_or_exit, err, out, settings_or_exit
@@ -28,6 +28,7 @@ from riskloop.entrypoints.cli_labels import labels_app
 from riskloop.entrypoints.cli_models import models_app, score_command, train_command
 from riskloop.entrypoints.cli_monitor import monitor_app
 from riskloop.entrypoints.cli_quickstart import quickstart_command
+from riskloop.entrypoints.cli_relay import relay_command
 from riskloop.entrypoints.cli_release import backtest, canary_app, shadow
 from riskloop.entrypoints.cli_retention import retention_app
 from riskloop.entrypoints.cli_screening import kyc_app, screen, screening_app
@@ -77,6 +78,7 @@ app.add_typer(retention_app, name="retention")
 app.command("simulate")(simulate_command)
 app.command("quickstart")(quickstart_command)
 app.command("consume")(consume_command)
+app.command("relay")(relay_command)
 app.command("screen")(screen)
 app.command("train")(train_command)
 app.command("score")(score_command)
@@ -371,6 +373,8 @@ def keys_rotate(
     rl = app_or_exit()
     try:
         report = rotate_keys(rl.keyring, rl.sealed, batch=batch)
+        detail = {"rewrapped": report.rewrapped}
+        rl.audit.record(cli_actor(), "vault.rotate", "key", f"v{report.new_version}", detail)
     except RiskloopError as exc:
         err.print(f"[red]rotation stopped:[/red] {exc} (safe to re-run)")
         raise typer.Exit(1) from None
@@ -388,6 +392,7 @@ def keys_retire(version: int) -> None:
     rl = app_or_exit()
     try:
         retire_key(rl.keyring, rl.sealed, version)
+        rl.audit.record(cli_actor(), "vault.retire", "key", f"v{version}", {})
     except RiskloopError as exc:
         err.print(f"[red]cannot retire:[/red] {exc}")
         raise typer.Exit(1) from None

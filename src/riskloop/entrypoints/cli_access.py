@@ -28,7 +28,8 @@ audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit cha
 Actor = Annotated[str | None, typer.Option(help="who does this (default cli:<os user>)")]
 
 
-def _actor(given: str | None) -> str:
+def cli_actor(given: str | None = None) -> str:
+    """Who a shell command acts as in the audit chain."""
     if given:
         return given
     try:
@@ -60,7 +61,7 @@ def users_add(
     )
     rl = app_or_exit()
     try:
-        secret = rl.access.add_user(username, role, password, actor=_actor(actor))
+        secret = rl.access.add_user(username, role, password, actor=cli_actor(actor))
     except RiskloopError as exc:
         raise _fail(exc) from None
     finally:
@@ -89,7 +90,7 @@ def users_set_role(username: str, role: str, actor: Actor = None) -> None:
     """Change a user's role; their sessions end at once."""
     rl = app_or_exit()
     try:
-        rl.access.set_role(username, role, actor=_actor(actor))
+        rl.access.set_role(username, role, actor=cli_actor(actor))
     except RiskloopError as exc:
         raise _fail(exc) from None
     finally:
@@ -101,7 +102,7 @@ def users_set_role(username: str, role: str, actor: Actor = None) -> None:
 def users_disable(username: str, actor: Actor = None) -> None:
     rl = app_or_exit()
     try:
-        rl.access.disable(username, actor=_actor(actor))
+        rl.access.disable(username, actor=cli_actor(actor))
     except RiskloopError as exc:
         raise _fail(exc) from None
     finally:
@@ -120,7 +121,7 @@ def apikeys_create(
     rl = app_or_exit()
     try:
         key, secret = rl.access.create_key(
-            name, scopes.split(","), actor=_actor(actor), expires_days=expires_days
+            name, scopes.split(","), actor=cli_actor(actor), expires_days=expires_days
         )
     except RiskloopError as exc:
         raise _fail(exc) from None
@@ -161,7 +162,7 @@ def apikeys_rotate(
     """A new key with the same scopes; the old one works for ``--grace-hours`` more."""
     rl = app_or_exit()
     try:
-        key, secret = rl.access.rotate_key(key_id, actor=_actor(actor), grace_hours=grace_hours)
+        key, secret = rl.access.rotate_key(key_id, actor=cli_actor(actor), grace_hours=grace_hours)
     except RiskloopError as exc:
         raise _fail(exc) from None
     finally:
@@ -174,7 +175,7 @@ def apikeys_rotate(
 def apikeys_revoke(key_id: str, actor: Actor = None) -> None:
     rl = app_or_exit()
     try:
-        rl.access.revoke_key(key_id, actor=_actor(actor))
+        rl.access.revoke_key(key_id, actor=cli_actor(actor))
     except RiskloopError as exc:
         raise _fail(exc) from None
     finally:
@@ -249,7 +250,7 @@ def audit_export(
         raise typer.Exit(2)
     rl = app_or_exit()
     try:
-        entries = rl.audit.export(since, until, actor=_actor(actor))
+        entries = rl.audit.export(since, until, actor=cli_actor(actor))
     finally:
         rl.close()
     with out_file.open("wb") as f:

@@ -5,6 +5,7 @@ it saw, the versions of everything that took part, and how long each stage took.
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,11 +15,20 @@ from riskloop.credit.assess import CreditResult
 from riskloop.policy.model import Outcome
 from riskloop.scoring.port import Contribution
 
+_DIGIT_RUN = re.compile(r"\d{13}")
+
 
 def new_decision_id(now_ms: int | None = None) -> str:
-    """Time-ordered and unguessable: ``dec_`` + 12 hex of milliseconds + 16 random hex."""
+    """Time-ordered and unguessable: ``dec_`` + 12 hex of milliseconds + 16 random hex.
+
+    Never 13 digits in a row: an id is copied into other events (labels), and stored text
+    with a run that passes the Luhn check would be masked as a card number. Drawn again in
+    that case (about one id in a thousand)."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    return f"dec_{ms:012x}{os.urandom(8).hex()}"
+    while True:
+        made = f"dec_{ms:012x}{os.urandom(8).hex()}"
+        if not _DIGIT_RUN.search(made):
+            return made
 
 
 @dataclass(frozen=True, slots=True)

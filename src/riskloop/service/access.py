@@ -356,16 +356,25 @@ class AccessService:
         per key and process, so checking a key costs a dict lookup on the hot path."""
         digest = cred.digest(secret)
         now_m = time.monotonic()
-        with self._lock:
-            hit = self._keys.get(digest)
-        if hit is not None and now_m - hit[0] < _KEY_CACHE_S:
-            return hit[1]
+        hit = self.cached_key(digest, now_m)
+        if hit is not None:
+            return hit[0]
         principal = self._lookup_key(secret, digest)
         with self._lock:
             if len(self._keys) > 10_000:  # bounded: a flood of bad keys cannot grow it
                 self._keys.clear()
             self._keys[digest] = (now_m, principal)
         return principal
+
+    def cached_key(self, digest: str, now_m: float | None = None) -> tuple[Principal | None] | None:
+        """The cached answer for a key's digest while fresh (a 1-tuple: the principal or
+        None for a bad key), else None. No I/O: the HTTP layer calls it on the event loop."""
+        with self._lock:
+            hit = self._keys.get(digest)
+        now = time.monotonic() if now_m is None else now_m
+        if hit is not None and now - hit[0] < _KEY_CACHE_S:
+            return (hit[1],)
+        return None
 
     def _lookup_key(self, secret: str, digest: str) -> Principal | None:
         key_id = cred.parse_api_key(secret)

@@ -146,6 +146,13 @@ class AuditService:
         report.unsealed_decisions = self.store.unsealed()
         return report
 
+    def record(
+        self, actor: str, action: str, kind: str, key: str, detail: dict[str, Any]
+    ) -> AuditEntry:
+        """Append a privileged act that has no record of its own (e.g. a vault key
+        rotation, whose only trace is the keyring file)."""
+        return self.store.append(AuditEntry(actor, action, kind, key, detail, self.clock()))
+
     def export(self, since: datetime, until: datetime, *, actor: str) -> list[AuditEntry]:
         """Entries in ``[since, until)``; the export is itself a privileged, audited act."""
         found = self.store.between(since, until)

@@ -24,11 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from riskloop.errors import RiskloopError
+from riskloop.errors import BusError
 
-
-class BusError(RiskloopError):
-    """The bus did not confirm a publish, a fetch or an acknowledgement."""
+__all__ = ["BusError", "EventBus", "Message", "Subjects", "Subscription"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +49,19 @@ class Subjects:
     def dead(self, subject: str) -> str:
         return f"{self.prefix}.dead.{subject}"
 
+    def alert(self, kind: str) -> str:
+        """A new task (an alert) of ``kind``, published by the outbox relay."""
+        return f"{self.prefix}.alerts.{kind}"
+
     @property
     def all(self) -> tuple[str, ...]:
-        """What a stream must capture: events, decisions and dead letters."""
-        return (self.events, f"{self.prefix}.decisions.>", f"{self.prefix}.dead.>")
+        """What a stream must capture: events, decisions, dead letters and alerts."""
+        return (
+            self.events,
+            f"{self.prefix}.decisions.>",
+            f"{self.prefix}.dead.>",
+            f"{self.prefix}.alerts.>",
+        )
 
 
 class Message(Protocol):

@@ -15,7 +15,9 @@ messages are in flight. Per message:
   reference (event id, reason, the payload's digest; never the payload) to
   ``<prefix>.dead.<subject>`` with the reason in headers, then term.
 - any other failure (a database or Redis down, the bus refusing the decision) → nak with a
-  growing delay; on the ``dead_after``-th failed delivery it is dead-lettered instead.
+  growing delay; on the ``dead_after``-th failed delivery it is dead-lettered instead. A
+  feature state that cannot count the event is such a failure here, not a decision on
+  fallback features as over HTTP (``require_features``).
 
 A message is termed only after its dead letter was published: if that fails too it is
 naked, and comes back.
@@ -91,7 +93,9 @@ DeadLetterSink = Callable[[Any, str, str], None]
 
 def decide_with(decisions: DecisionService, subjects: Subjects) -> Handler:
     def handle(payload: Any) -> Handled:
-        done = decisions.decide(payload)
+        # Fail closed on features: a message can wait for Redis to come back, and one acked
+        # on a rules-only decision would never be counted in the shared state.
+        done = decisions.decide(payload, require_features=True)
         d = done.decision
         out = Outgoing(subjects.decision(d.outcome.value), orjson.dumps(d.as_dict()), d.decision_id)
         return Handled(Result.REPLAYED if done.replayed else Result.DECIDED, (out,))

@@ -3,10 +3,17 @@ run the pipeline, and answer only once the decision record is durable.
 
 Idempotent by ``event_id``: a retry of an event already decided gets the stored decision
 back (and counts nowhere twice); the same id with a different body is a conflict. An event
-stored but not decided (a crash between the two writes, or an event first sent to
-``/v1/events``) is decided on its retry; its features were counted when it was stored and
-are not recomputed, so that decision says ``FEATURES_UNAVAILABLE`` and rules that need
-features do not hit.
+stored but not decided (a crash or a failure between the two writes, or an event first sent
+to ``/v1/events``) is decided on its retry. Shared feature state is asked to count it then:
+it knows the events it holds by id, so an event whose update was lost is counted now, with
+its features, and one counted before is not counted again. An event counted before has no
+features to give back (its vector was not kept), so that decision says
+``FEATURES_UNAVAILABLE`` and rules that need features do not hit.
+
+When the feature state fails, an API caller still gets a decision within its budget, on
+rules alone (``FEATURES_UNAVAILABLE``: the state fails open). A stream worker asks for
+``require_features``: the event stays stored, the call raises, and the message comes back
+to be decided with its features once the state is back.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from riskloop.credit.inputs import CREDIT_TYPES, application_inputs
-from riskloop.domain.events import AppendStatus
-from riskloop.errors import ConflictError, InvalidInput, RiskloopError
+from riskloop.domain.events import AppendStatus, StoredEvent
+from riskloop.errors import ConflictError, InvalidInput, RiskloopError, StorageError
+from riskloop.features import FeatureResult
 from riskloop.ledger.ports import DecisionLedger
 from riskloop.ledger.records import Decision
 from riskloop.pipeline import Pipeline
@@ -58,16 +66,20 @@ class DecisionService:
         self.metrics = metrics or DecisionMetrics()
         self.screening = screening
 
-    def decide(self, payload: object, *, deadline_ms: int | None = None) -> Decided:
+    def decide(
+        self, payload: object, *, deadline_ms: int | None = None, require_features: bool = False
+    ) -> Decided:
+        """``require_features``: raise ``StorageError`` rather than decide without features
+        when the feature state fails (for a caller that can wait and retry)."""
         try:
-            return self._decide(payload, deadline_ms)
+            return self._decide(payload, deadline_ms, require_features)
         except (InvalidInput, ConflictError):
             raise  # the caller's mistake, answered 4xx: not an error of the decision path
         except Exception as exc:
             self.metrics.error(type(exc).__name__)
             raise
 
-    def _decide(self, payload: object, deadline_ms: int | None) -> Decided:
+    def _decide(self, payload: object, deadline_ms: int | None, require_features: bool) -> Decided:
         started = time.perf_counter()
         deadline = started + (deadline_ms or self.deadline_ms) / 1000
         latency: dict[str, int] = {}
@@ -96,8 +108,10 @@ class DecisionService:
             previous = self.ledger.for_event(stored.event_id)
             if previous is not None:
                 return Decided(previous, True, {})
-            values = self._preview(stored)
+            values = self._stored_before(stored, require_features)
         else:
+            if require_features and not features_ok and self.ingestor.features is not None:
+                raise StorageError(f"feature state unavailable; {stored.event_id} stays stored")
             values = (result.values or {}) if features_ok and result is not None else None
             if features_ok and result is None:
                 values = {}  # an event type without features (a dispute is a label)
@@ -116,21 +130,45 @@ class DecisionService:
             screening=screened,
         )
         t = time.perf_counter()
-        recorded = self.ledger.record(decision)
+        try:
+            recorded = self.ledger.record(decision)
+        except StorageError:
+            # Once more: a connection the database dropped fails one transaction and the
+            # pool replaces it (pre-ping). Failing here instead would leave the event stored
+            # and counted, and its retry could no longer give it these features.
+            recorded = self.ledger.record(decision)
         latency["record"] = int((time.perf_counter() - t) * 1e6)
         latency["total"] = int((time.perf_counter() - started) * 1e6)
         if recorded is decision:  # not another process's decision of the same event
             self.metrics.observe(recorded, latency)
         return Decided(recorded, recorded is not decision, latency)
 
-    def _preview(self, stored: Any) -> Mapping[str, Any] | None:
+    def _stored_before(
+        self, stored: StoredEvent, require_features: bool
+    ) -> Mapping[str, Any] | None:
+        """The features of an event stored but not decided: None if it was counted before."""
+        features = self.features
+        found: list[FeatureResult | None] = []
+
+        def keep(event: StoredEvent, result: FeatureResult | None) -> None:
+            if event.event_id == stored.event_id:
+                found.append(result)
+
         try:
-            preview = self.features.preview(
-                stored.event_id, stored.event_type, stored.data, stored.occurred_at
-            )
+            if not features.follow_log:
+                found.append(features.count_stored(stored))
+            else:  # in-process state counts it from the log, now if it had not yet
+                features.catch_up(keep)
+                if not found:
+                    return features.preview(
+                        stored.event_id, stored.event_type, stored.data, stored.occurred_at
+                    ).values
         except RiskloopError:
+            if require_features:
+                raise
             return None
-        return preview.values
+        result = found[0]
+        return {} if result is None else result.values  # None: a label, nothing to compute
 
     def get(self, decision_id: str) -> Decision | None:
         return self.ledger.get(decision_id)

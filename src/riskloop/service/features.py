@@ -75,6 +75,9 @@ def iterate_log(events: EventLog, *, after: int = 0, page: int = 5000) -> Iterat
         after = batch[-1].seq or after
 
 
+MAX_MISSED = 100_000
+
+
 class FeatureService:
     def __init__(self, engine: FeatureEngine, events: EventLog, *, follow_log: bool = True) -> None:
         self.engine = engine
@@ -83,6 +86,11 @@ class FeatureService:
         self.applied_seq = 0  # with follow_log: the last log position applied to the state
         self.lock = threading.RLock()  # one writer of the state at a time, in log order
         self.failures = 0
+        # Shared state only: events stored while the state failed, by id, counted by
+        # ``repair`` once it answers again. Bounded; past the bound (or after a restart)
+        # ``riskloop features rebuild`` restores the state from the log.
+        self.missed: dict[str, StoredEvent] = {}
+        self.missed_overflow = False
         # Called with every vector computed for a live event (decision records, monitoring).
         self.listeners: list[Callable[[StoredEvent, FeatureResult], None]] = []
 
@@ -110,8 +118,50 @@ class FeatureService:
         except RiskloopError as exc:
             self.failures += 1
             log.error("feature state not updated for %s: %s", stored.event_id, exc)
+            if not self.follow_log:  # in-process state catches up from the log by itself
+                self._remember(stored)
             return None
         if result is not None:
+            for listener in self.listeners:
+                listener(stored, result)
+        return result
+
+    def _remember(self, stored: StoredEvent) -> None:
+        if len(self.missed) >= MAX_MISSED:
+            if not self.missed_overflow:
+                log.error(
+                    "over %d events missed by the feature state: run "
+                    "`riskloop features rebuild` once it is back",
+                    MAX_MISSED,
+                )
+            self.missed_overflow = True
+            return
+        self.missed[stored.event_id] = stored
+
+    def repair(self) -> int:
+        """Count the events the shared state missed while it failed, in the order they
+        were stored; stop at the first failure (still down) and keep the rest. Counting is
+        by event id, so an event the state did hold after all is not counted twice."""
+        done = 0
+        with self.lock:
+            for event_id, stored in list(self.missed.items()):
+                try:
+                    self.count_stored(stored)
+                except RiskloopError:
+                    break
+                del self.missed[event_id]
+                done += 1
+        if done:
+            log.warning("feature state: %d missed events counted, %d left", done, len(self.missed))
+        return done
+
+    def count_stored(self, stored: StoredEvent) -> FeatureResult | None:
+        """Count an event already in the log that shared state may have missed (its update
+        failed, or the process died before it). The state knows the events it holds by id
+        inside the horizon, so this counts an event at most once: the result is a duplicate
+        (no values) if it was counted before. Fails closed: the state's error is raised."""
+        result = self._apply(stored, ReplayStats())
+        if result is not None and not result.duplicate:
             for listener in self.listeners:
                 listener(stored, result)
         return result

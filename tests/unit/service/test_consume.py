@@ -47,8 +47,10 @@ class FakeDecisions:
         self.records: dict[str, tuple[Decision, dict[str, Any]]] = {}
         self.lock = threading.Lock()
         self.trace: list[tuple[str, str]] | None = None
+        self.required: list[bool] = []  # require_features, per call
 
-    def decide(self, payload: Any) -> Decided:
+    def decide(self, payload: Any, *, require_features: bool = False) -> Decided:
+        self.required.append(require_features)
         if not isinstance(payload, dict) or "amount" not in payload:
             raise InvalidEvent([FieldError("amount", "required")])
         event_id = payload["event_id"]
@@ -193,6 +195,7 @@ def test_decides_each_event_and_acks_it_only_after_its_decision_is_recorded_and_
 
     assert summary.decided == summary.processed == 20
     assert memory.unsettled(DURABLE) == 0
+    assert decisions.required == [True] * 20  # never a rules-only decision for lack of state
     for i in range(20):
         steps = [step for step, key in bus.trace if key == f"e{i}"]
         assert steps == ["recorded", "publish", "ack"]

@@ -1,6 +1,8 @@
 """The decision ledger in SQL: one row per decision, the full record as JSON, written by
 group commit so concurrent decisions share a transaction. ``event_id`` is unique: the first
-decision of an event is *the* decision, and a retry gets it back."""
+decision of an event is *the* decision, and a retry gets it back. With ``outbox`` subjects
+(publishing on), each new decision also gets its outbox row in the same transaction; a
+decision that lost to a stored one gets none."""
 
 from __future__ import annotations
 
@@ -16,10 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from riskloop.adapters.sql._dialect import insert_ignoring_conflicts
 from riskloop.adapters.sql.event_log import sqlite_time
 from riskloop.adapters.sql.group_commit import GroupCommit
+from riskloop.adapters.sql.outbox import write, write_sqlite
 from riskloop.adapters.sql.raw_sqlite import Checkpointer, DedicatedConnection
 from riskloop.adapters.sql.schema import decisions, event_log
 from riskloop.errors import StorageError
 from riskloop.ledger.records import Decision
+from riskloop.service.bus import Subjects
+from riskloop.service.outbox import decision_message
 
 _SQLITE_INSERT = (
     "INSERT INTO decisions (decision_id, event_id, event_type, outcome, score, decided_at, body)"
@@ -28,8 +33,9 @@ _SQLITE_INSERT = (
 
 
 class SqlDecisionLedger:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, outbox: Subjects | None = None) -> None:
         self.engine = engine
+        self.outbox = outbox  # None: the in-process bus, nothing is written for it
         self._group: GroupCommit[Decision, Decision] = GroupCommit(self._write)
         sqlite = engine.dialect.name == "sqlite"
         self._raw = DedicatedConnection(engine, autocheckpoint=Checkpointer.SAFETY_PAGES)
@@ -41,6 +47,7 @@ class SqlDecisionLedger:
     def _write(self, batch: Sequence[Decision]) -> list[Decision]:
         if self.engine.dialect.name == "sqlite":
             return self._sqlite_write(batch)
+        bodies = [d.as_dict() for d in batch]
         rows = [
             {
                 "decision_id": d.decision_id,
@@ -49,9 +56,9 @@ class SqlDecisionLedger:
                 "outcome": d.outcome.value,
                 "score": d.score,
                 "decided_at": d.decided_at,
-                "body": d.as_dict(),
+                "body": body,
             }
-            for d in batch
+            for d, body in zip(batch, bodies, strict=True)
         ]
         try:
             with self.engine.begin() as conn:
@@ -59,6 +66,13 @@ class SqlDecisionLedger:
                     decisions.c.decision_id
                 )
                 won = {r.decision_id for r in conn.execute(stmt, rows)}
+                if self.outbox is not None:
+                    owed = [
+                        decision_message(self.outbox, d, body)
+                        for d, body in zip(batch, bodies, strict=True)
+                        if d.decision_id in won
+                    ]
+                    write(conn, owed)
                 if len(won) == len(batch):
                     return list(batch)
                 # A retry (or a concurrent twin) of an event already decided: the stored
@@ -92,6 +106,12 @@ class SqlDecisionLedger:
                 for row in rows:  # RETURNING does not combine with executemany in sqlite3
                     if conn.execute(_SQLITE_INSERT, row).fetchone() is not None:
                         won.add(row[0])
+                if self.outbox is not None:  # the record's JSON is the message's body
+                    subjects = self.outbox
+                    owed = [
+                        (subjects.decision(row[3]), row[0], row[6]) for row in rows if row[0] in won
+                    ]
+                    write_sqlite(conn, owed)
         except sqlite3.Error as exc:
             raise StorageError(f"decision write failed: {type(exc).__name__}") from exc
         out = []

@@ -593,3 +593,18 @@ legal_holds = Table(
     Column("released_at", UtcDateTime, nullable=True),
     Index("ix_legal_holds_subject", "subject", "value"),
 )
+
+# -- the outbox of messages owed to the bus (migration 0009) ---------------------------------
+
+# Written in the transaction of the record it announces; the relay deletes a row once the bus
+# acknowledged it. Plain JSON, not JSONB: kept as written (key order too), never queried into.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Id64, primary_key=True, autoincrement=True),
+    Column("subject", String(255), nullable=False),
+    Column("msg_id", String(128), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,  # a seq is never reused, even once the newest rows are gone
+)

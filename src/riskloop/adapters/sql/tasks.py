@@ -7,7 +7,8 @@ audit chain (``LOCK TABLE audit_log`` on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLi
 *before* the dedupe lookup: two processes raising the same key at once produce one task
 (and a partial unique index on active keys backs that up). The audit entry is appended
 last, once the task's id is known; the chain lock is the same one ``SqlAuditLog.append``
-takes.
+takes. With publishing on (``outbox`` subjects), a new task also writes its alert to the
+bus's outbox (``adapters/sql/outbox.py``) in that transaction; a repeat occurrence does not.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import Connection, Engine, and_, case, func, or_, select, text, 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from riskloop.adapters.sql.catalog import SqlAuditLog
+from riskloop.adapters.sql.outbox import write
 from riskloop.adapters.sql.schema import task_notifications, tasks
 from riskloop.cases.tasks import (
     ACTIVE,
@@ -33,6 +35,8 @@ from riskloop.cases.tasks import (
 )
 from riskloop.errors import ConflictError, NotFound, StorageError
 from riskloop.ledger.audit import AuditEntry
+from riskloop.service.bus import Subjects
+from riskloop.service.outbox import alert_message
 
 _ACTIVE = [s.value for s in ACTIVE]
 
@@ -116,8 +120,9 @@ def _queue(conn: Connection, task: Task, event: str) -> None:
 
 
 class SqlTaskStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, outbox: Subjects | None = None) -> None:
         self.engine = engine
+        self.outbox = outbox  # publishing on: a new task's alert goes to the bus's outbox
 
     def _read(self, q: Any) -> builtins.list[Any]:
         try:
@@ -153,6 +158,8 @@ class SqlTaskStore:
                 task_id = conn.execute(tasks.insert().returning(tasks.c.id), values).scalar_one()
                 task = replace(candidate, id=task_id)
                 _queue(conn, task, "created")
+                if self.outbox is not None:
+                    write(conn, [alert_message(self.outbox, task)])
                 SqlAuditLog.append(conn, audit(None, task))
                 return task, True
         except IntegrityError:

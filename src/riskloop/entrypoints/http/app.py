@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from riskloop import __version__
-from riskloop.bootstrap import Riskloop
+from riskloop.bootstrap import Riskloop, outbox_relay
 from riskloop.domain.events import AppendOutcome, AppendStatus
 from riskloop.entrypoints.http import (
     access_routes,
@@ -46,6 +46,7 @@ from riskloop.entrypoints.web import PERMISSIONS as WEB_PERMISSIONS
 from riskloop.entrypoints.web import router as web_router
 from riskloop.errors import FieldError, InvalidEvent, NotFound, RiskloopError
 from riskloop.intake import CONTRACTS, EVENT_TYPES, json_schema, latest
+from riskloop.service.outbox import RelayThread
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
         try:
             if rl.features.follow_log:
                 rl.features.catch_up()
+            elif rl.features.missed:  # shared state is back? count what it missed
+                rl.features.repair()
             rl.catalog.refresh()
             if rounds % 30 == 1:  # labels stored as plain events, or cut off by a crash
                 rl.labels.sync()
@@ -117,9 +120,15 @@ def create_app(
             rl.notifier.start()
         if scheduler is not None:  # RISKLOOP_SCHEDULE's jobs
             scheduler.start()
+        # RISKLOOP_BUS=nats: the outbox to the bus (one relay across processes, by lease)
+        relay = RelayThread(outbox_relay(rl)) if rl.outbox is not None else None
+        if relay is not None:
+            relay.start()
         try:
             yield
         finally:
+            if relay is not None:
+                relay.stop()
             if scheduler is not None:
                 scheduler.stop()
             if rl.notifier is not None:

@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 
 from riskloop.access import Principal
 from riskloop.access.context import acting
-from riskloop.access.credentials import same
+from riskloop.access.credentials import digest, same
 from riskloop.entrypoints.http.authz import AUTHENTICATED, OPEN
 from riskloop.entrypoints.http.errors import error_response
 from riskloop.errors import Forbidden
@@ -57,8 +57,11 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
+        if scope["type"] == "websocket":  # none is served; refuse rather than let one by
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if scope["type"] != "http" or path in _OPEN_PATHS or path.startswith(_OPEN_PREFIXES):
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send)  # lifespan, health checks, the login form
             return
         headers = Headers(scope=scope)
         principal: Principal | None = None
@@ -70,8 +73,12 @@ class AuthMiddleware:
             response = error_response(401, "unauthenticated", "use Authorization: Bearer <key>")
             await response(scope, receive, send)
             return
-        if key:
-            principal = await run_in_threadpool(self.access.authenticate_key, key)
+        if key:  # a key seen in the last few seconds is answered without a thread hop
+            cached = self.access.cached_key(digest(key))
+            if cached is not None:
+                principal = cached[0]
+            else:
+                principal = await run_in_threadpool(self.access.authenticate_key, key)
         elif (session := _cookie(headers, SESSION_COOKIE)) is not None:
             found = await run_in_threadpool(self.access.session_principal, session)
             if found is not None:

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from riskloop.entrypoints.http.responses import Json
 from riskloop.errors import (
     AuthFailed,
+    BusError,
     ConfigError,
     ConflictError,
     FieldError,
@@ -45,6 +46,9 @@ _STATUS: list[tuple[type[RiskloopError], int, str]] = [
     (Forbidden, 403, "forbidden"),
     (RateLimited, 429, "rate_limited"),
     (StorageError, 503, "storage_unavailable"),
+    # No route waits on the bus today (the outbox relay publishes in the background); a
+    # future one must not turn a bus outage into an unmapped 500.
+    (BusError, 503, "bus_unavailable"),
     (VaultError, 500, "vault_error"),
     (ConfigError, 500, "config_error"),
 ]
@@ -70,7 +74,9 @@ async def _riskloop_error(_request: Request, exc: Exception) -> Json:
             if isinstance(exc, InvalidDefinition):
                 errors = [FieldError(exc.where, exc.reason)]
             message = "invalid input" if errors else str(exc)
-            if status >= 500 and not isinstance(exc, StorageError):
+            if isinstance(exc, BusError):
+                message = "event bus unavailable"  # not which server, nor which subject
+            elif status >= 500 and not isinstance(exc, StorageError):
                 message = "internal error"  # no key or config detail to callers
             response = error_response(status, code, message, errors)
             if isinstance(exc, RateLimited):

@@ -3,10 +3,10 @@
 The decision path counts in plain Python (``DecisionService.metrics``, a
 ``DecisionMetrics``, and ``Pipeline.stats``; the core imports no metrics library); the
 collectors here turn those into Prometheus families at scrape time. Queue sizes (review
-cases, pending labels, tasks, dead letters, the notification outbox) are read from the
-records store at scrape time, one aggregate query each: a query that fails is logged,
-counted in ``riskloop_metrics_errors_total`` and its family left out, and the scrape still
-answers. The families and their labels are listed in ``docs/operations.md``.
+cases, pending labels, tasks, dead letters, the notification outbox, the bus's outbox) are
+read from the records store at scrape time, one aggregate query each: a query that fails is
+logged, counted in ``riskloop_metrics_errors_total`` and its family left out, and the scrape
+still answers. The families and their labels are listed in ``docs/operations.md``.
 """
 
 from __future__ import annotations
@@ -201,6 +201,15 @@ class QueueCollector(Collector):
         family.add_metric([], store.outbox_backlog())
         return family
 
+    def _outbox_depth(self) -> Metric:
+        assert self.rl.outbox is not None
+        family = GaugeMetricFamily(
+            "riskloop_outbox_depth",
+            "Messages (decisions, alerts) stored and not yet published to the bus by the relay",
+        )
+        family.add_metric([], self.rl.outbox.depth())
+        return family
+
     def _dead_letters(self) -> Metric:
         family = GaugeMetricFamily(
             "riskloop_dead_letters", "Rejected input kept as dead letters, all time"
@@ -257,6 +266,8 @@ class QueueCollector(Collector):
             ("riskloop_drift_psi", self._drift),
             ("riskloop_canary_share", self._canaries),
         ]
+        if self.rl.outbox is not None:  # publishing on (RISKLOOP_BUS=nats)
+            reads.append(("riskloop_outbox_depth", self._outbox_depth))
         store = self.rl.tasks.store
         if isinstance(store, _TaskCounts):  # an in-memory task store has no counts
             reads += [
