@@ -139,6 +139,12 @@ def test_contracts_are_listed_and_exported_as_json_schema(client: TestClient) ->
         "ledger_entry",
         "label",
     }
+    by_type = {c["event_type"]: c for c in listed}
+    assert (by_type["login"]["retention_days"], by_type["login"]["retention_action"]) == (
+        365,
+        "delete",
+    )
+    assert by_type["card_payment"]["retention_action"] == "anonymise"
     schema = client.get("/v1/contracts/transfer").json()
     assert schema["x-owner"] == "payments-risk" and schema["x-version"] == 1
     assert "payee" in schema["properties"]

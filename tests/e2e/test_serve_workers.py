@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from riskloop.config import Settings
 from tests.support.factories import card_payment
 from tests.support.http import cli_key
 
@@ -52,7 +53,10 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**env, "RISKLOOP_DATA_DIR": str(tmp_path / "data"), **extra}
 
 
-def test_two_workers_decide_each_event_once(tmp_path: Path, pg_database: str) -> None:
+def test_two_workers_decide_each_event_once(tmp_path: Path, pg_settings: Settings) -> None:
+    # pg_settings, not the session database alone: it leaves no tables behind for the next
+    # PostgreSQL test (test_golden_decisions[postgres] failed when it ran right after this)
+    pg_database = pg_settings.database_url.get()
     client = _redis_or_skip()
     client.flushdb()
     port = _free_port()

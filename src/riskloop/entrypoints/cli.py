@@ -328,9 +328,16 @@ def _print_summary(summary: dict[str, object]) -> None:
 @contracts_app.command("list")
 def contracts_list() -> None:
     """List the event contracts with owner, version and retention."""
-    table = Table("event type", "version", "owner", "retention (days)", "description")
+    table = Table("event type", "version", "owner", "retention (days)", "then", "description")
     for s in CONTRACTS.values():
-        table.add_row(s.event_type, str(s.version), s.owner, str(s.retention_days), s.description)
+        table.add_row(
+            s.event_type,
+            str(s.version),
+            s.owner,
+            str(s.retention_days),
+            s.retention_action,
+            s.description,
+        )
     out.print(table)
 
 

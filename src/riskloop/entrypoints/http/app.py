@@ -201,6 +201,7 @@ def create_app(
                     "version": s.version,
                     "owner": s.owner,
                     "retention_days": s.retention_days,
+                    "retention_action": s.retention_action,
                     "description": s.description,
                     "schema": f"/v1/contracts/{s.event_type}?version={s.version}",
                 }
