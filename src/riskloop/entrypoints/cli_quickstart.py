@@ -81,7 +81,7 @@ def quickstart_command(
     )
 
     def keep(report: Report) -> None:
-        print_summary(report)
+        print_summary(report, serving=True)
         err.print(f"serving on {report.facts['url']} (Ctrl-C to stop)")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
@@ -95,10 +95,10 @@ def quickstart_command(
         err.print(f"[red]✗[/red] {exc}")
         raise typer.Exit(2) from None
     if not serve:
-        print_summary(report)
+        print_summary(report, serving=False)
 
 
-def print_summary(report: Report) -> None:
+def print_summary(report: Report, *, serving: bool) -> None:
     f: dict[str, Any] = report.facts
     url = f["url"]
     live, model = f["live"], f["model"]
@@ -134,8 +134,13 @@ def print_summary(report: Report) -> None:
     steps = ", ".join(f"{k} {v:.0f} s" for k, v in report.steps.items())
     out.print(f"time: {steps}")
     access = f["access"]
+    when = (
+        "(the server runs until Ctrl-C)"
+        if serving
+        else f"(stopped; RISKLOOP_DATA_DIR={f.get('store', '')} riskloop serve serves it again)"
+    )
     out.print(
-        "where to look (the server runs until Ctrl-C):\n"
+        f"where to look {when}:\n"
         f"  {url}/                the dashboard: log in as {access['username']} / "
         f"{access['password']} with a code from your authenticator app\n"
         f"                        (TOTP secret {access['totp_secret']}; all in {access['file']})\n"
