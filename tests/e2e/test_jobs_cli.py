@@ -7,22 +7,17 @@ registering a challenger — never a champion."""
 from __future__ import annotations
 
 import json
-import logging
-import os
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from riskloop.adapters.sql.jobs import SqlJobRuns
 from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
-from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from riskloop.entrypoints.jobs import scheduler
 from riskloop.errors import ConfigError
@@ -31,30 +26,6 @@ from tests.support.http import AdminClient
 from tests.unit.factories import MASTERCARD_PAN, card_payment
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith("RISKLOOP_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("RISKLOOP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COLUMNS", "250")
-    return {"RISKLOOP_DATA_DIR": str(tmp_path / "data")}
-
-
-@pytest.fixture
-def run(env: dict[str, str]) -> Iterator[Any]:
-    """``riskloop ...`` in-process; the root logger (which the CLI re-configures) restored."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Any:
-        return runner.invoke(cli, list(args))
-
-    yield invoke
-    root.handlers[:], root.level = handlers, level
 
 
 def _listed(run: Any) -> dict[str, dict[str, Any]]:

@@ -6,19 +6,14 @@ released, never a 500."""
 from __future__ import annotations
 
 import json
-import logging
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
-from riskloop.entrypoints.cli import app as cli
 from riskloop.entrypoints.http import create_app
 from riskloop.ledger.audit import verify_chain
 from tests.support.http import AdminClient
@@ -44,29 +39,6 @@ def _stored(rl: Riskloop, event_id: str) -> dict[str, Any] | None:
 
 
 # -- the command line ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in list(os.environ):
-        if name.startswith("RISKLOOP_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("RISKLOOP_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("COLUMNS", "250")
-    return {"RISKLOOP_DATA_DIR": str(tmp_path / "data")}
-
-
-@pytest.fixture
-def run(env: dict[str, str]) -> Iterator[Any]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Any:
-        return runner.invoke(cli, list(args))
-
-    yield invoke
-    root.handlers[:], root.level = handlers, level
 
 
 @pytest.fixture
