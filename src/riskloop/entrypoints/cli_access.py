@@ -18,8 +18,8 @@ from rich.table import Table
 
 from riskloop.access import ROLES
 from riskloop.access.credentials import totp_uri
+from riskloop.entrypoints.cli_catalog import refusals
 from riskloop.entrypoints.cli_common import app_or_exit, err, out
-from riskloop.errors import RiskloopError
 
 users_app = typer.Typer(no_args_is_help=True, help="Dashboard users and their roles.")
 apikeys_app = typer.Typer(no_args_is_help=True, help="API keys for services.")
@@ -38,13 +38,6 @@ def cli_actor(given: str | None = None) -> str:
         return "cli"
 
 
-def _fail(exc: RiskloopError) -> typer.Exit:
-    err.print(f"[red]error:[/red] {exc}")
-    for e in getattr(exc, "errors", []) or []:
-        err.print(f"  {e.field}: {e.reason}")
-    return typer.Exit(2 if getattr(exc, "errors", None) else 1)
-
-
 @users_app.command("add")
 def users_add(
     username: str,
@@ -61,9 +54,8 @@ def users_add(
     )
     rl = app_or_exit()
     try:
-        secret = rl.access.add_user(username, role, password, actor=cli_actor(actor))
-    except RiskloopError as exc:
-        raise _fail(exc) from None
+        with refusals("refused", bad_input=2):
+            secret = rl.access.add_user(username, role, password, actor=cli_actor(actor))
     finally:
         rl.close()
     out.print(f"[green]✓[/green] user {username} ({role}) added")
@@ -90,9 +82,8 @@ def users_set_role(username: str, role: str, actor: Actor = None) -> None:
     """Change a user's role; their sessions end at once."""
     rl = app_or_exit()
     try:
-        rl.access.set_role(username, role, actor=cli_actor(actor))
-    except RiskloopError as exc:
-        raise _fail(exc) from None
+        with refusals("refused", bad_input=2):
+            rl.access.set_role(username, role, actor=cli_actor(actor))
     finally:
         rl.close()
     out.print(f"[green]✓[/green] {username} is now {role}")
@@ -102,9 +93,8 @@ def users_set_role(username: str, role: str, actor: Actor = None) -> None:
 def users_disable(username: str, actor: Actor = None) -> None:
     rl = app_or_exit()
     try:
-        rl.access.disable(username, actor=cli_actor(actor))
-    except RiskloopError as exc:
-        raise _fail(exc) from None
+        with refusals("refused", bad_input=2):
+            rl.access.disable(username, actor=cli_actor(actor))
     finally:
         rl.close()
     out.print(f"[green]✓[/green] {username} disabled")
@@ -120,11 +110,10 @@ def apikeys_create(
     """Create an API key and print its secret (shown once)."""
     rl = app_or_exit()
     try:
-        key, secret = rl.access.create_key(
-            name, scopes.split(","), actor=cli_actor(actor), expires_days=expires_days
-        )
-    except RiskloopError as exc:
-        raise _fail(exc) from None
+        with refusals("refused", bad_input=2):
+            key, secret = rl.access.create_key(
+                name, scopes.split(","), actor=cli_actor(actor), expires_days=expires_days
+            )
     finally:
         rl.close()
     err.print(f"[green]✓[/green] key {key.key_id} ({', '.join(key.scopes)})")
@@ -162,9 +151,10 @@ def apikeys_rotate(
     """A new key with the same scopes; the old one works for ``--grace-hours`` more."""
     rl = app_or_exit()
     try:
-        key, secret = rl.access.rotate_key(key_id, actor=cli_actor(actor), grace_hours=grace_hours)
-    except RiskloopError as exc:
-        raise _fail(exc) from None
+        with refusals("refused", bad_input=2):
+            key, secret = rl.access.rotate_key(
+                key_id, actor=cli_actor(actor), grace_hours=grace_hours
+            )
     finally:
         rl.close()
     err.print(f"[green]✓[/green] key {key.key_id} replaces {key_id}")
@@ -175,9 +165,8 @@ def apikeys_rotate(
 def apikeys_revoke(key_id: str, actor: Actor = None) -> None:
     rl = app_or_exit()
     try:
-        rl.access.revoke_key(key_id, actor=cli_actor(actor))
-    except RiskloopError as exc:
-        raise _fail(exc) from None
+        with refusals("refused", bad_input=2):
+            rl.access.revoke_key(key_id, actor=cli_actor(actor))
     finally:
         rl.close()
     out.print(f"[green]✓[/green] key {key_id} revoked")
@@ -236,21 +225,17 @@ def audit_export(
     actor: Actor = None,
 ) -> None:
     """Export the entries of a time range as NDJSON (the export is audited)."""
-    try:
-        since = datetime.fromisoformat(since_text)
-        until = datetime.fromisoformat(until_text)
-    except ValueError as exc:
-        err.print(f"[red]error:[/red] --since/--until: {exc}")
-        raise typer.Exit(2) from None
-    if since.tzinfo is None or until.tzinfo is None:
-        err.print("[red]error:[/red] --since and --until need a time zone (e.g. Z)")
-        raise typer.Exit(2)
-    if until <= since:
-        err.print("[red]error:[/red] --until must be after --since")
-        raise typer.Exit(2)
+    times = []
+    for option, text in (("--since", since_text), ("--until", until_text)):
+        try:
+            times.append(datetime.fromisoformat(text))
+        except ValueError:
+            err.print(f"[red]✗[/red] {option}: not an ISO 8601 time ({text!r})")
+            raise typer.Exit(2) from None
     rl = app_or_exit()
     try:
-        entries = rl.audit.export(since, until, actor=cli_actor(actor))
+        with refusals("refused", bad_input=2):
+            entries = rl.audit.export(*times, actor=cli_actor(actor))
     finally:
         rl.close()
     with out_file.open("wb") as f:

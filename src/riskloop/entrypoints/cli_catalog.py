@@ -50,13 +50,14 @@ def _print_errors(errors: list[FieldError]) -> None:
 
 
 @contextmanager
-def refusals(label: str = "not loaded") -> Iterator[None]:
-    """Bad input: every problem, exit 1; any other refusal: ``label`` and its reason, exit 1."""
+def refusals(label: str = "not loaded", *, bad_input: int = 1) -> Iterator[None]:
+    """Bad input: every problem, exit ``bad_input``; any other refusal: ``label`` and its
+    reason, exit 1."""
     try:
         yield
     except InvalidInput as exc:
         _print_errors(exc.errors)
-        raise typer.Exit(1) from None
+        raise typer.Exit(bad_input) from None
     except RiskloopError as exc:
         err.print(f"[red]{label}:[/red] {exc}")
         raise typer.Exit(1) from None

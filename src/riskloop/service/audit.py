@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from riskloop.errors import FieldError, InvalidInput
 from riskloop.ledger.audit import (
     GENESIS,
     SEAL_ACTION,
@@ -155,6 +156,15 @@ class AuditService:
 
     def export(self, since: datetime, until: datetime, *, actor: str) -> list[AuditEntry]:
         """Entries in ``[since, until)``; the export is itself a privileged, audited act."""
+        errors = [
+            FieldError(name, "give a time zone (e.g. Z)")
+            for name, t in (("since", since), ("until", until))
+            if t.tzinfo is None
+        ]
+        if not errors and until <= since:
+            errors.append(FieldError("until", "must be after since"))
+        if errors:
+            raise InvalidInput(errors)
         found = self.store.between(since, until)
         detail = {"since": since.isoformat(), "until": until.isoformat(), "entries": len(found)}
         self.store.append(
