@@ -222,6 +222,12 @@ def _retention(raw: str) -> tuple[tuple[str, int, str | None], ...]:
     return parse_retention(raw)
 
 
+# RISKLOOP_* variables that are not settings, so the spelling check lets them be: the new
+# user's password `riskloop users add` reads (never on the command line) and the API key the
+# quickstart tells a user to export for curl.
+NOT_SETTINGS = frozenset({"RISKLOOP_NEW_PASSWORD", "RISKLOOP_KEY"})
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting riskloop reads, with its environment variable in ``metadata``."""
@@ -400,7 +406,9 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         known = cls.variables()
-        unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in known)
+        unknown = sorted(
+            k for k in env if k.startswith(PREFIX) and k not in known and k not in NOT_SETTINGS
+        )
         if unknown:
             raise ConfigError(unknown[0], "unknown setting (check the spelling)")
         values: dict[str, Any] = {}

@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from riskloop.access import ROLES
 from riskloop.adapters.sql.schema import api_keys, users
-from riskloop.bootstrap import Riskloop
+from riskloop.bootstrap import Riskloop, build
+from riskloop.config import Settings
 from riskloop.entrypoints.http import create_app
 from riskloop.entrypoints.http.authz import AUTHENTICATED, OPEN
 from riskloop.errors import AuthFailed, RateLimited
@@ -284,3 +285,42 @@ def test_a_websocket_is_refused(anon: TestClient) -> None:
     for path in ("/graphql", "/v1/decisions", "/"):
         with pytest.raises(WebSocketDisconnect), anon.websocket_connect(path):
             pass
+
+
+def test_bootstrapping_from_the_command_line(
+    run: Any, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`riskloop users add` / `apikeys create|rotate|revoke`: what an operator runs first,
+    and each mistake named, exit 2, nothing stored."""
+    monkeypatch.setenv("RISKLOOP_NEW_PASSWORD", PASSWORD)
+    bad_role = run("users", "add", "ada", "--role", "god")
+    assert bad_role.exit_code == 2 and "role: unknown role" in bad_role.stderr
+    monkeypatch.setenv("RISKLOOP_NEW_PASSWORD", "short")
+    short = run("users", "add", "ada", "--role", "admin")
+    assert short.exit_code == 2 and "password: at least 12 characters" in short.stderr
+    monkeypatch.setenv("RISKLOOP_NEW_PASSWORD", PASSWORD)
+    made = run("users", "add", "ada", "--role", "admin")
+    assert made.exit_code == 0, made.output
+    assert "otpauth://totp/riskloop:ada" in made.stdout
+    again = run("users", "add", "ada", "--role", "admin")
+    assert again.exit_code == 1 and "already exists" in again.stderr
+
+    bad_scope = run("apikeys", "create", "svc", "--scopes", "decisions:write,cases:steal")
+    assert bad_scope.exit_code == 2 and "scopes: unknown scope(s): cases:steal" in bad_scope.stderr
+    created = run("apikeys", "create", "svc", "--scopes", "decisions:write")
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip()
+    key_id = secret.split("_")[1]
+    rotated = run("apikeys", "rotate", key_id, "--grace-hours", "0")
+    assert rotated.exit_code == 0 and rotated.stdout.strip() != secret
+    assert run("apikeys", "rotate", key_id).exit_code == 1  # already rotated
+    assert run("apikeys", "revoke", "0" * 16).exit_code == 1  # no such key
+    rl = build(Settings.from_env(env))
+    try:
+        assert [u.username for u in rl.access.users()] == ["ada"]
+        assert len(rl.access.keys()) == 2
+        actions = [e.action for e in rl.catalog.store.audit().entries()]
+        assert actions == ["user.add", "apikey.create", "apikey.rotate"]
+        assert rl.access.authenticate_key(secret) is None  # grace 0: the old key is done
+    finally:
+        rl.close()

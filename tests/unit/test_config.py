@@ -123,6 +123,13 @@ def test_rejects_unknown_riskloop_variable() -> None:
     assert "unknown setting" in info.value.reason
 
 
+def test_lets_be_the_riskloop_variables_that_are_not_settings() -> None:
+    """`riskloop users add` reads RISKLOOP_NEW_PASSWORD, the quickstart tells users to export
+    RISKLOOP_KEY: neither may stop every command as a misspelt setting."""
+    s = Settings.from_env({"RISKLOOP_NEW_PASSWORD": "x" * 12, "RISKLOOP_KEY": "rk_x"})
+    assert s == Settings.from_env({})
+
+
 def test_ignores_variables_without_the_prefix() -> None:
     s = Settings.from_env({"PORT": "1", "HOME": "/root", "RISKLOOPX": "1"})
     assert s.port == 8000
