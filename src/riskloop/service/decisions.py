@@ -8,7 +8,8 @@ to ``/v1/events``) is decided on its retry. Shared feature state is asked to cou
 it knows the events it holds by id, so an event whose update was lost is counted now, with
 its features, and one counted before is not counted again. An event counted before has no
 features to give back (its vector was not kept), so that decision says
-``FEATURES_UNAVAILABLE`` and rules that need features do not hit.
+``FEATURES_UNAVAILABLE`` and rules that need features do not hit. A retry that arrives
+while the first request is still deciding waits for that decision instead.
 
 When the feature state fails, an API caller still gets a decision within its budget, on
 rules alone (``FEATURES_UNAVAILABLE``: the state fails open). A stream worker asks for
@@ -21,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from riskloop.credit.inputs import CREDIT_TYPES, application_inputs
@@ -56,6 +58,7 @@ class DecisionService:
         deadline_ms: int = 250,
         metrics: DecisionMetrics | None = None,
         screening: ScreeningService | None = None,
+        in_flight_s: float = 2.0,
     ) -> None:
         self.ingestor = ingestor
         self.features = features
@@ -65,6 +68,7 @@ class DecisionService:
         self.deadline_ms = deadline_ms
         self.metrics = metrics or DecisionMetrics()
         self.screening = screening
+        self.in_flight_s = in_flight_s
 
     def decide(
         self, payload: object, *, deadline_ms: int | None = None, require_features: bool = False
@@ -106,6 +110,10 @@ class DecisionService:
         values: Mapping[str, Any] | None
         if outcome.status is AppendStatus.DUPLICATE:
             previous = self.ledger.for_event(stored.event_id)
+            if previous is None:
+                waited = time.perf_counter()
+                previous = self._in_flight(stored.event_id)
+                deadline += time.perf_counter() - waited  # the budget is for deciding
             if previous is not None:
                 return Decided(previous, True, {})
             values = self._stored_before(stored, require_features)
@@ -142,6 +150,27 @@ class DecisionService:
         if recorded is decision:  # not another process's decision of the same event
             self.metrics.observe(recorded, latency)
         return Decided(recorded, recorded is not decision, latency)
+
+    def _in_flight(self, event_id: str) -> Decision | None:
+        """The decision of a request for this event still on its way to the ledger: the
+        event was stored by a decision within ``in_flight_s`` and is not decided yet. Wait
+        for it rather than decide again: this retry could only decide without the features
+        the first request counted, and, recorded first, that would become the decision."""
+        existing = self.ingestor.events.get(event_id)
+        if existing is None or existing.source != "decision" or existing.ingested_at is None:
+            return None
+        stored_at = existing.ingested_at
+        if stored_at.tzinfo is None:
+            stored_at = stored_at.replace(tzinfo=UTC)
+        wait = self.in_flight_s - (datetime.now(UTC) - stored_at).total_seconds()
+        until, pause = time.monotonic() + min(wait, self.in_flight_s), 0.002
+        while time.monotonic() < until:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+            decision = self.ledger.for_event(event_id)
+            if decision is not None:
+                return decision
+        return None  # a crash between the two writes: this retry decides it
 
     def _stored_before(
         self, stored: StoredEvent, require_features: bool
