@@ -37,7 +37,8 @@ from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
 from riskloop.service.bus import Subjects
 from riskloop.service.catalog import PlaybookLoader
-from riskloop.service.consume import Consumer, ConsumeSummary, decide_with
+from riskloop.service.consume import Consumer
+from riskloop.service.stream_handlers import ConsumeSummary, decide_with
 from tests.support.streams import generate
 
 ROOT = Path(__file__).resolve().parents[1]

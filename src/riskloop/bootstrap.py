@@ -28,6 +28,7 @@ from riskloop.adapters.sql import (
 from riskloop.adapters.sql.access import SqlAccessStore
 from riskloop.adapters.sql.audit import SqlAuditStore
 from riskloop.adapters.sql.cases import SqlCaseStore
+from riskloop.adapters.sql.feature_backlog import SqlFeatureBacklog
 from riskloop.adapters.sql.monitoring import SqlMonitoring
 from riskloop.adapters.sql.outbox import SqlOutbox
 from riskloop.adapters.sql.release import SqlBacktests, SqlCanaries
@@ -181,7 +182,12 @@ def build(
     fs = feature_set or load_feature_set(settings.feature_set_path)
     state = feature_state(settings, fs)
     in_process = isinstance(state, MemoryState)
-    features = FeatureService(FeatureEngine(fs, state), events, follow_log=in_process)
+    features = FeatureService(
+        FeatureEngine(fs, state),
+        events,
+        follow_log=in_process,
+        backlog=None if in_process else SqlFeatureBacklog(engine),
+    )
     if rebuild_features and in_process:
         features.rebuild()
     feed_features = not in_process or rebuild_features

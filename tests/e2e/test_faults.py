@@ -5,7 +5,9 @@ has one decision, nothing is left unacknowledged, and the shared feature state i
 clean in-process pass over the stored events gives.
 
 While a service is down, an event cannot be decided properly, so the worker naks it and it
-comes back (``retried``): it is not decided on fallback features and acknowledged. The one
+comes back (``retried``): it is not decided on fallback features and acknowledged. The
+workers stop fetching until the service answers again (``service.breaker``), so an outage
+longer than the retry schedule dead-letters nothing. The one
 exception is an event whose features were counted but whose decision was not recorded:
 its redelivery finds it counted and decides it with ``FEATURES_UNAVAILABLE`` (as after
 ``kill -9`` of a worker, tests/e2e/test_consume_crash.py); those are few and bounded.
@@ -96,7 +98,8 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 class _Workers:
     """``WORKERS`` consume processes of one group, their logs in one file."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, retry_delay: float = 0.5) -> None:
+        # retry_delay 0.5: redelivered 0.5, 1.5, 3.5, 7.5 s after a failure; the 5th is last
         self.log = log
         command = [
             *consume_command(),
@@ -105,7 +108,7 @@ class _Workers:
             "--ack-wait",
             "10",
             "--retry-delay",
-            "0.5",  # redelivered 0.5, 1.5, 3.5, 7.5 s after a failure; the 5th is the last
+            str(retry_delay),
             "--json",
         ]
         # Migrate once: workers starting together on an empty database would race.
@@ -194,11 +197,24 @@ def _assert_each_event_once(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("down_s", "retry_delay", "taken"),
+    [
+        pytest.param(1.5, 0.5, 250, id="restarted"),
+        # Five deliveries span 0.2 + 0.4 + 0.8 + 1.6 s here, and Redis stays down for 6 s
+        # with a short backlog left: before the workers paused their fetches in an outage,
+        # it ran through its deliveries into the dead letters.
+        pytest.param(6.0, 0.2, 700, id="longer-than-the-retry-schedule"),
+    ],
+)
 def test_redis_killed_and_restarted_mid_stream_loses_and_double_counts_nothing(
     stream: tuple[str, Subjects],
     database: tuple[str, str],
     private_redis: PrivateRedis,
     tmp_path: Path,
+    down_s: float,
+    retry_delay: float,
+    taken: int,
 ) -> None:
     name, subjects = stream
     events, pans = same_instant_payments(CARDS, PER_CARD, prefix="redis")
@@ -211,11 +227,11 @@ def test_redis_killed_and_restarted_mid_stream_loses_and_double_counts_nothing(
         RISKLOOP_FEATURE_STORE="redis",
         RISKLOOP_REDIS_URL=private_redis.url,
     )
-    workers = _Workers(env, tmp_path / "consume.log")
+    workers = _Workers(env, tmp_path / "consume.log", retry_delay=retry_delay)
     try:
-        workers.progress(name, len(events), 250)
+        workers.progress(name, len(events), taken)
         private_redis.kill()
-        time.sleep(1.5)  # the workers keep taking messages and naking them
+        time.sleep(down_s)
         private_redis.start()  # same port and directory: the append-only file is reloaded
         assert _decided(database[1]) < len(events), "Redis came back after the stream was done"
         summaries = workers.drain(name)
@@ -228,7 +244,9 @@ def test_redis_killed_and_restarted_mid_stream_loses_and_double_counts_nothing(
         _assert_each_event_once(rl, events, pans, max_fallbacks=IN_FLIGHT)
     finally:
         rl.close()
-    assert sum(s["retried"] for s in summaries) > 0  # the outage was seen, and waited out
+    # The outage was seen (fetches paused), and waited out.
+    assert sum(s["retried"] for s in summaries) > 0
+    assert sum(s["outages"] for s in summaries) > 0, summaries
 
 
 @pytest.mark.slow

@@ -23,13 +23,14 @@ def _stored(rl: Riskloop, payload: dict[str, object]):  # type: ignore[no-untype
 
 
 def test_migrations_create_the_schema_at_head(any_rl: Riskloop) -> None:
-    assert current_revision(any_rl.engine) == head_revision() == "0009"
+    assert current_revision(any_rl.engine) == head_revision() == "0010"
     tables = set(inspect(any_rl.engine).get_table_names())
     assert {
         "event_log",
         "dead_letters",
         "model_versions",
         "model_aliases",
+        "feature_backlog",
         "alembic_version",
     } <= tables
 

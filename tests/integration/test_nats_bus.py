@@ -25,8 +25,8 @@ from riskloop.adapters.nats_bus import NatsBus
 from riskloop.bootstrap import Riskloop
 from riskloop.errors import StorageError
 from riskloop.service.bus import BusError, Subjects
-from riskloop.service.consume import (
-    Consumer,
+from riskloop.service.consume import Consumer
+from riskloop.service.stream_handlers import (
     ConsumeSummary,
     Handled,
     dead_letter_table,

@@ -47,6 +47,24 @@ class DeadLetters(Protocol):
     def count(self) -> int: ...
 
 
+class FeatureBacklog(Protocol):
+    """Events stored while the shared feature state failed, waiting to be counted in it
+    (``FeatureService.repair``). Kept in the database beside the events, so a restart or
+    another process finishes the work. Fails closed."""
+
+    def add(self, event_ids: Sequence[str]) -> None: ...
+
+    def pending(self, limit: int) -> list[str]:
+        """The oldest first."""
+        ...
+
+    def remove(self, event_ids: Sequence[str]) -> None: ...
+
+    def count(self) -> int: ...
+
+    def clear(self) -> int: ...
+
+
 class SealedRecords(Protocol):
     """Every stored envelope-encrypted value, for key rotation (re-wrapping data keys)."""
 

@@ -21,8 +21,8 @@ from riskloop.adapters.nats_bus import NatsBus, redacted
 from riskloop.bootstrap import Riskloop
 from riskloop.entrypoints.cli_common import app_or_exit, err, out, settings_or_exit
 from riskloop.service.bus import BusError, Subjects
-from riskloop.service.consume import (
-    Consumer,
+from riskloop.service.consume import Consumer
+from riskloop.service.stream_handlers import (
     ConsumeSummary,
     Mode,
     dead_letter_table,
@@ -92,6 +92,11 @@ def _print(summary: ConsumeSummary, mode: Mode) -> None:
         markup=False,
         soft_wrap=True,
     )
+    if s.outages:
+        out.print(
+            f"  paused {s.outages:,} times for a shared service, {s.paused_seconds:,.1f} s",
+            markup=False,
+        )
     for reason, n in s.reasons.most_common():
         out.print(f"  dead-lettered {reason}: {n:,}", markup=False)
 
@@ -117,7 +122,11 @@ def consume_command(
         float, typer.Option(min=1.0, help="seconds before an unacknowledged message comes back")
     ] = 30.0,
     retry_delay: Annotated[
-        float, typer.Option(min=0.0, help="first retry's delay in seconds, doubled each time")
+        float,
+        typer.Option(
+            min=0.0,
+            help="first retry's delay in seconds, doubled each time; the first pause in an outage",
+        ),
     ] = 1.0,
     json_summary: Annotated[
         bool, typer.Option("--json", help="print the summary as one JSON object")

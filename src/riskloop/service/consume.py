@@ -20,7 +20,8 @@ messages are in flight. Per message:
   fallback features as over HTTP (``require_features``).
 
 A message is termed only after its dead letter was published: if that fails too it is
-naked, and comes back.
+naked, and comes back. While a shared service is down the worker stops fetching
+(``service.breaker``): an outage is waited out, not dead-lettered.
 """
 
 from __future__ import annotations
@@ -29,38 +30,31 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import orjson
 
-from riskloop.domain.events import AppendStatus
-from riskloop.errors import ConflictError, FieldError, InvalidInput
+from riskloop.errors import ConflictError, FieldError, InvalidInput, StorageError
 from riskloop.intake.validation import strip_forbidden
+from riskloop.service.breaker import OutageBreaker
 from riskloop.service.bus import BusError, EventBus, Message, Subjects
-from riskloop.service.decisions import DecisionService
-from riskloop.service.ingest import Ingestor
+from riskloop.service.stream_handlers import (
+    ConsumeSummary,
+    DeadLetterSink,
+    Handled,
+    Handler,
+    Result,
+)
 from riskloop.vault import mask_text
 
 log = logging.getLogger(__name__)
 MAX_RETRY_DELAY_S = 60.0
-
-
-class Mode(StrEnum):
-    DECIDE = "decide"
-    INGEST = "ingest"
-
-
-class Result(StrEnum):
-    DECIDED = "decided"
-    REPLAYED = "replayed"  # decided before (a redelivery, or the same event sent twice)
-    STORED = "stored"
-    DUPLICATE = "duplicate"
+MAX_PAUSE_S = 30.0
+# Failures of a shared service rather than of the message: they open the breaker.
+OUTAGE = (StorageError, BusError, OSError)
 
 
 class DeadReason(StrEnum):
@@ -69,97 +63,6 @@ class DeadReason(StrEnum):
     INVALID_INPUT = "invalid_input"
     CONFLICT = "conflict"
     RETRIES_EXHAUSTED = "retries_exhausted"
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    subject: str
-    data: bytes
-    msg_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Handled:
-    result: Result
-    publish: tuple[Outgoing, ...] = ()
-
-
-# Runs on a worker thread with the parsed JSON; raises InvalidInput or ConflictError for
-# input that can never succeed, anything else for a failure worth retrying.
-Handler = Callable[[Any], Handled]
-# (payload, reason, source): keeps a rejected payload in riskloop's dead-letter table.
-DeadLetterSink = Callable[[Any, str, str], None]
-
-
-def decide_with(decisions: DecisionService, subjects: Subjects) -> Handler:
-    def handle(payload: Any) -> Handled:
-        # Fail closed on features: a message can wait for Redis to come back, and one acked
-        # on a rules-only decision would never be counted in the shared state.
-        done = decisions.decide(payload, require_features=True)
-        d = done.decision
-        out = Outgoing(subjects.decision(d.outcome.value), orjson.dumps(d.as_dict()), d.decision_id)
-        return Handled(Result.REPLAYED if done.replayed else Result.DECIDED, (out,))
-
-    return handle
-
-
-def store_with(ingestor: Ingestor) -> Handler:
-    def handle(payload: Any) -> Handled:
-        outcome = ingestor.ingest(payload, source="stream")
-        accepted = outcome.status is AppendStatus.ACCEPTED
-        return Handled(Result.STORED if accepted else Result.DUPLICATE)
-
-    return handle
-
-
-def dead_letter_table(
-    ingestor: Ingestor, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-) -> DeadLetterSink:
-    def add(payload: Any, reason: str, source: str) -> None:
-        letter = ingestor.vault.dead_letter(
-            strip_forbidden(payload), reason=reason, source=source, now=clock()
-        )
-        ingestor.dead_letters.add([letter])
-
-    return add
-
-
-@dataclass
-class ConsumeSummary:
-    processed: int = 0  # deliveries handled: acked, dead-lettered or naked
-    decided: int = 0
-    replayed: int = 0
-    stored: int = 0
-    duplicates: int = 0
-    dead_lettered: int = 0
-    retried: int = 0  # naked to be delivered again
-    redelivered: int = 0  # deliveries that were not a message's first
-    unsettled: int = 0  # the bus refused even the nak: back after ack_wait
-    max_in_flight: int = 0
-    seconds: float = 0.0
-    busy_seconds: float = 0.0  # from the first message fetched to the last settled
-    reasons: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def rate(self) -> float:
-        return self.processed / self.busy_seconds if self.busy_seconds > 0 else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "processed": self.processed,
-            "decided": self.decided,
-            "replayed": self.replayed,
-            "stored": self.stored,
-            "duplicates": self.duplicates,
-            "dead_lettered": self.dead_lettered,
-            "retried": self.retried,
-            "redelivered": self.redelivered,
-            "unsettled": self.unsettled,
-            "max_in_flight": self.max_in_flight,
-            "seconds": round(self.seconds, 3),
-            "rate": round(self.rate, 1),
-            "reasons": dict(self.reasons.most_common()),
-        }
 
 
 def _header(text: str, limit: int = 512) -> str:
@@ -197,8 +100,9 @@ class Consumer:
     """Runs one worker of the durable group ``durable`` until stopped, idle or done.
 
     ``max_messages`` stops after that many deliveries; ``idle_exit`` once nothing has been
-    fetched or settled for that many seconds. ``retry_delay`` is the first nak's delay,
-    doubled at each further delivery (at most a minute).
+    fetched or settled for that many seconds (never while paused for an outage).
+    ``retry_delay`` is the first nak's delay, doubled at each further delivery (at most a
+    minute), and the first pause of the fetches when a shared service fails.
     """
 
     def __init__(
@@ -236,6 +140,7 @@ class Consumer:
         self.fetch_timeout = fetch_timeout
         self.clock = clock
         self.summary = ConsumeSummary()
+        self.breaker = OutageBreaker(first_pause=retry_delay, max_pause=MAX_PAUSE_S, clock=clock)
         self._stopping = False
         self._in_flight = 0
         self._last_activity = 0.0
@@ -260,6 +165,11 @@ class Consumer:
                 free = self.concurrency - len(tasks)
                 if free <= 0:
                     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                free, pause = self.breaker.allowance(free, len(tasks))
+                if free <= 0:  # a shared service is down: take nothing until the pause ends
+                    await asyncio.sleep(min(max(pause, 0.01), self.fetch_timeout))
+                    self._last_activity = self.clock()
                     continue
                 timeout = self.fetch_timeout
                 if self.idle_exit is not None:
@@ -292,6 +202,8 @@ class Consumer:
                 await asyncio.gather(*tasks, return_exceptions=True)
             self._pool.shutdown(wait=True)
         self.summary.seconds = self.clock() - started
+        self.summary.outages = self.breaker.opened
+        self.summary.paused_seconds = self.breaker.paused_seconds
         if self._first_at is not None:
             self.summary.busy_seconds = self._last_activity - self._first_at
         return self.summary
@@ -324,6 +236,7 @@ class Consumer:
             except BusError as exc:
                 await self._retry(msg, exc)
                 return
+            self.breaker.succeeded()
             self._count(handled.result)
         except BusError as exc:  # not even a nak or term got through: ack_wait brings it back
             self.summary.unsettled += 1
@@ -346,6 +259,17 @@ class Consumer:
     async def _retry(self, msg: Message, exc: Exception) -> None:
         detail = f"{type(exc).__name__}: {exc}"
         n = msg.num_delivered
+        if isinstance(exc, OUTAGE):
+            if self.breaker.failed(hashlib.blake2b(msg.data, digest_size=8).hexdigest()):
+                log.warning(
+                    "a shared service failed; no fetching for %.1fs: %s",
+                    self.breaker.pause,
+                    mask_text(detail),
+                )
+            if not self.breaker.closed:  # an outage is waited out, never dead-lettered
+                await msg.nak(self.breaker.pause)
+                self.summary.retried += 1
+                return
         if n >= self.dead_after:
             await self._dead(msg, DeadReason.RETRIES_EXHAUSTED, detail)
             return

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from riskloop.domain.events import StoredEvent
 from riskloop.domain.labels import Label, label_of, label_only, settle
-from riskloop.domain.ports import EventLog
+from riskloop.domain.ports import EventLog, FeatureBacklog
 from riskloop.errors import RiskloopError
 from riskloop.features import EventInput, FeatureEngine, FeatureResult, FeatureSet, MemoryState
 
@@ -78,17 +78,29 @@ def iterate_log(events: EventLog, *, after: int = 0, page: int = 5000) -> Iterat
 MAX_MISSED = 100_000
 
 
+REPAIR_BATCH, REPAIR_ROUND = 500, 20_000
+
+
 class FeatureService:
-    def __init__(self, engine: FeatureEngine, events: EventLog, *, follow_log: bool = True) -> None:
+    def __init__(
+        self,
+        engine: FeatureEngine,
+        events: EventLog,
+        *,
+        follow_log: bool = True,
+        backlog: FeatureBacklog | None = None,
+    ) -> None:
         self.engine = engine
         self.events = events
         self.follow_log = follow_log
+        self.backlog = backlog
         self.applied_seq = 0  # with follow_log: the last log position applied to the state
         self.lock = threading.RLock()  # one writer of the state at a time, in log order
         self.failures = 0
-        # Shared state only: events stored while the state failed, by id, counted by
-        # ``repair`` once it answers again. Bounded; past the bound (or after a restart)
-        # ``riskloop features rebuild`` restores the state from the log.
+        # Shared state only: events stored while the state failed, counted by ``repair``
+        # once it answers again. Their ids go to the database's backlog (any process, or
+        # this one restarted, repairs them); only if that write fails too are they kept
+        # here, bounded: past the bound ``riskloop features rebuild`` restores the state.
         self.missed: dict[str, StoredEvent] = {}
         self.missed_overflow = False
         # Called with every vector computed for a live event (decision records, monitoring).
@@ -127,6 +139,12 @@ class FeatureService:
         return result
 
     def _remember(self, stored: StoredEvent) -> None:
+        if self.backlog is not None:
+            try:
+                self.backlog.add([stored.event_id])
+                return
+            except RiskloopError as exc:
+                log.error("feature backlog not written for %s: %s", stored.event_id, exc)
         if len(self.missed) >= MAX_MISSED:
             if not self.missed_overflow:
                 log.error(
@@ -138,21 +156,53 @@ class FeatureService:
             return
         self.missed[stored.event_id] = stored
 
+    def missed_count(self) -> int:
+        """Events stored but not yet counted in the shared state (every process's)."""
+        return len(self.missed) + (self.backlog.count() if self.backlog is not None else 0)
+
     def repair(self) -> int:
         """Count the events the shared state missed while it failed, in the order they
         were stored; stop at the first failure (still down) and keep the rest. Counting is
-        by event id, so an event the state did hold after all is not counted twice."""
+        by event id, so an event the state did hold after all (or that another process
+        repaired meanwhile) is not counted twice."""
         done = 0
         with self.lock:
             for event_id, stored in list(self.missed.items()):
                 try:
                     self.count_stored(stored)
                 except RiskloopError:
-                    break
+                    return self._repaired(done)
                 del self.missed[event_id]
                 done += 1
+        if self.backlog is not None:  # outside the lock: usually one empty read
+            done += self._repair_backlog(self.backlog)
+        return self._repaired(done)
+
+    def _repair_backlog(self, backlog: FeatureBacklog) -> int:
+        """Up to ``REPAIR_ROUND`` events a call, so the follower thread moves on."""
+        done = 0
+        try:
+            for _ in range(REPAIR_ROUND // REPAIR_BATCH):
+                ids = backlog.pending(REPAIR_BATCH)
+                if not ids:
+                    break
+                counted: list[str] = []
+                try:
+                    for event_id in ids:
+                        stored = self.events.get(event_id)
+                        if stored is not None:  # None: erased by retention since
+                            self.count_stored(stored)
+                        counted.append(event_id)
+                finally:
+                    backlog.remove(counted)
+                    done += len(counted)
+        except RiskloopError as exc:  # still down: the rest waits for the next round
+            log.debug("feature repair stopped: %s", exc)
+        return done
+
+    def _repaired(self, done: int) -> int:
         if done:
-            log.warning("feature state: %d missed events counted, %d left", done, len(self.missed))
+            log.warning("feature state: %d missed events counted", done)
         return done
 
     def count_stored(self, stored: StoredEvent) -> FeatureResult | None:
@@ -191,6 +241,9 @@ class FeatureService:
             for stored in iterate_log(self.events):
                 self._apply(stored, stats)
                 self.applied_seq = stored.seq or self.applied_seq
+        if self.backlog is not None:  # everything in the log is counted now
+            self.backlog.clear()
+        self.missed.clear()
         log.info("feature state rebuilt from %d events and %d labels", stats.events, stats.labels)
         return stats
 

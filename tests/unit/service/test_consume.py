@@ -25,15 +25,15 @@ from riskloop.errors import ConfigError, ConflictError, FieldError, InvalidEvent
 from riskloop.ledger.records import Decision
 from riskloop.policy import Outcome
 from riskloop.service.bus import BusError, Message, Subjects
-from riskloop.service.consume import (
-    Consumer,
+from riskloop.service.consume import Consumer
+from riskloop.service.decisions import Decided
+from riskloop.service.stream_handlers import (
     ConsumeSummary,
     Handled,
     Result,
     decide_with,
     store_with,
 )
-from riskloop.service.decisions import Decided
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 SUBJECTS = Subjects("rl")
@@ -499,3 +499,79 @@ def test_the_command_refuses_to_start_without_nats_and_says_which_setting() -> N
     result = CliRunner().invoke(app, [], env={"RISKLOOP_BUS": "memory"})
     assert result.exit_code == 2
     assert "RISKLOOP_BUS=nats" in result.output
+
+
+class Outage:
+    """A handler whose shared service is down until ``up`` is called."""
+
+    def __init__(self, decisions: FakeDecisions) -> None:
+        self.decisions = decisions
+        self.down = True
+        self.failed: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, payload: Any) -> Handled:
+        with self.lock:
+            if self.down:
+                self.failed.append(payload["event_id"])
+                raise StorageError("feature state unavailable; it stays stored")
+        return decide_with(self.decisions, SUBJECTS)(payload)  # type: ignore[arg-type]
+
+
+def test_an_outage_longer_than_the_retry_schedule_pauses_the_fetches_and_dead_letters_none() -> (
+    None
+):
+    """Before the breaker, every message ran through its five deliveries in about
+    0.05 + 0.1 + 0.2 + 0.4 s here and was dead-lettered; the outage lasts 1.5 s."""
+    bus = MemoryBus()
+    decisions = FakeDecisions()
+    outage = Outage(decisions)
+    events = [_event(f"e{i}") for i in range(40)]
+    consumer = Consumer(
+        bus,
+        outage,
+        subjects=SUBJECTS,
+        durable=DURABLE,
+        concurrency=4,
+        retry_delay=0.05,
+        dead_after=5,
+        idle_exit=0.5,
+        fetch_timeout=0.05,
+    )
+
+    async def main() -> ConsumeSummary:
+        await _publish(bus, *events)
+        run = asyncio.create_task(consumer.run())
+        await asyncio.sleep(1.5)
+        with outage.lock:
+            outage.down = False
+        return await asyncio.wait_for(run, 30)
+
+    summary = asyncio.run(main())
+    assert summary.dead_lettered == 0 and bus.stored("rl.dead.>") == []
+    assert summary.decided == 40 and len(decisions.records) == 40
+    assert bus.unsettled(DURABLE) == 0
+    assert summary.outages >= 2 and summary.paused_seconds > 0
+    # Paused, the worker took only probes: a few failed deliveries, not five of each of the 40.
+    assert len(outage.failed) < 20, outage.failed
+
+
+def test_a_poison_message_alone_is_still_dead_lettered_on_its_dead_after_th_delivery() -> None:
+    bus = MemoryBus()
+    decisions = FakeDecisions()
+
+    def poison(payload: Any) -> Handled:
+        if payload["event_id"] == "bad":
+            raise StorageError("value too long for column")
+        return decide_with(decisions, SUBJECTS)(payload)  # type: ignore[arg-type]
+
+    summary = _consume(
+        bus,
+        poison,
+        [_event("bad"), *(_event(f"e{i}") for i in range(10))],
+        dead_after=3,
+        retry_delay=0.01,
+    )
+    assert (summary.dead_lettered, summary.decided, summary.outages) == (1, 10, 0)
+    (dead,) = bus.stored("rl.dead.>")
+    assert dead.headers["Riskloop-Reason"] == "retries_exhausted"

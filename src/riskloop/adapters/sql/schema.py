@@ -594,6 +594,20 @@ legal_holds = Table(
     Index("ix_legal_holds_subject", "subject", "value"),
 )
 
+# -- events the shared feature state missed (migration 0010) ---------------------------------
+
+# An API server stores an event and then counts it in Redis; if Redis fails the id lands here
+# and any process counts it once Redis answers (the state knows its events by id, so a row
+# repaired twice counts once).
+feature_backlog = Table(
+    "feature_backlog",
+    metadata,
+    Column("seq", Id64, primary_key=True, autoincrement=True),
+    Column("event_id", String(128), nullable=False, unique=True),
+    Column("missed_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
 # -- the outbox of messages owed to the bus (migration 0009) ---------------------------------
 
 # Written in the transaction of the record it announces; the relay deletes a row once the bus

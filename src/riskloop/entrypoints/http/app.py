@@ -72,8 +72,8 @@ def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
         try:
             if rl.features.follow_log:
                 rl.features.catch_up()
-            elif rl.features.missed:  # shared state is back? count what it missed
-                rl.features.repair()
+            elif rl.features.missed or rounds % 5 == 0:  # count what shared state missed
+                rl.features.repair()  # (any process's, from the backlog) once it is back
             rl.catalog.refresh()
             if rounds % 30 == 1:  # labels stored as plain events, or cut off by a crash
                 rl.labels.sync()

@@ -247,6 +247,14 @@ class QueueCollector(Collector):
                     family.add_metric([r.scope, str(f["feature"])], float(f["psi"]))
         return family
 
+    def _feature_backlog(self) -> Metric:
+        family = GaugeMetricFamily(
+            "riskloop_feature_backlog",
+            "Events stored while the shared feature state failed, not yet counted in it",
+        )
+        family.add_metric([], self.rl.features.missed_count())
+        return family
+
     def _canaries(self) -> Metric:
         family = GaugeMetricFamily(
             "riskloop_canary_share",
@@ -268,6 +276,8 @@ class QueueCollector(Collector):
         ]
         if self.rl.outbox is not None:  # publishing on (RISKLOOP_BUS=nats)
             reads.append(("riskloop_outbox_depth", self._outbox_depth))
+        if not self.rl.features.follow_log:  # shared (Redis) feature state
+            reads.append(("riskloop_feature_backlog", self._feature_backlog))
         store = self.rl.tasks.store
         if isinstance(store, _TaskCounts):  # an in-memory task store has no counts
             reads += [
