@@ -316,6 +316,8 @@ def test_bad_arguments_are_errors_naming_the_argument(world: World) -> None:
     cursor = other["rules"]["pageInfo"]["endCursor"]
     forged = base64.urlsafe_b64encode(b'["decisions", 5]').decode()
     negative = base64.urlsafe_b64encode(b'["cases", -5]').decode()
+    no_time = base64.urlsafe_b64encode(b'["cases", 1, "tomorrow", "case_x"]').decode()
+    naive = base64.urlsafe_b64encode(b'["cases", 1, "2026-11-01T12:00:00", "case_x"]').decode()
     for field, argument in (
         ("decisions(first: 0)", "first"),
         ("decisions(first: -3)", "first"),
@@ -326,6 +328,8 @@ def test_bad_arguments_are_errors_naming_the_argument(world: World) -> None:
         (f'decisions(after: "{forged}")', "after"),  # the right list, a wrong key
         (f'decisions(after: "{"A" * 5000}")', "after"),
         (f'cases(after: "{negative}")', "after"),
+        (f'cases(after: "{no_time}")', "after"),
+        (f'cases(after: "{naive}")', "after"),
         ('labels(kind: "rumour")', "kind"),
         ('decisions(eventType: "teleport")', "eventType"),
         ("decision", "id"),
@@ -591,3 +595,48 @@ def test_an_entity_is_found_where_its_features_find_it_on_every_store(any_rl: Ri
         assert found("TERMINAL", "t-9") == ["e-1", "e-2", "e-3"]
         assert found("EVENT", "e-3") == ["e-3"]
         assert found("CUSTOMER", "nobody") == []
+
+
+def test_cases_page_by_their_place_in_the_queue_so_working_it_skips_none(
+    any_rl: Riskloop,
+) -> None:
+    """Page 1 of the open cases, then its first case is resolved: page 2 starts right after
+    page 1's last case. Paged by position, it skipped one (the resolved case left the
+    list, and every later case moved up a place)."""
+    rl = any_rl
+    review_large_payments(rl)
+    for i in range(6):
+        rl.decisions.decide(
+            card_payment(
+                event_id=f"big-{i}",
+                occurred_at=f"2026-11-01T12:0{i}:00+00:00",
+                customer_id=f"cus-{i}",
+                amount=50_000,
+            )
+        )
+    rl.cases.sync()
+    everything = [c.case_id for c in rl.cases.search(status=["open"])]
+    assert len(everything) == 6
+    _key_row, secret = rl.access.create_key("t", ["cases:read"], actor="tests")
+    query = """query($after: String) { cases(first: 2, after: $after, status: [OPEN]) {
+      edges { node { id } } pageInfo { endCursor hasNextPage } } }"""
+    with TestClient(create_app(rl, follow_every_s=3600)) as c:
+
+        def page(after: str | None) -> tuple[list[str], str]:
+            body = c.post(
+                "/graphql",
+                json={"query": query, "variables": {"after": after}},
+                headers={"Authorization": f"Bearer {secret}"},
+            ).json()
+            assert "errors" not in body, body
+            found = body["data"]["cases"]
+            return [n["id"] for n in nodes(found)], found["pageInfo"]["endCursor"]
+
+        first, cursor = page(None)
+        assert first == everything[:2]
+        rl.cases.claim(first[0], "ana")
+        rl.cases.resolve(first[0], actor="ana", resolution="not_fraud")
+        second, cursor = page(cursor)
+        assert second == everything[2:4]
+        third, _ = page(cursor)
+        assert third == everything[4:6]

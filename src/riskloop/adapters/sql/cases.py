@@ -287,9 +287,18 @@ class SqlCaseStore:
         due_before: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        after: tuple[int, datetime, str] | None = None,
     ) -> list[Case]:
         """Work order: highest priority first, then the earliest due."""
         q = select(cases).order_by(cases.c.priority, cases.c.due_at, cases.c.case_id)
+        if after is not None:
+            p, d, i = cases.c.priority, cases.c.due_at, cases.c.case_id
+            q = q.where(
+                or_(
+                    p > after[0],
+                    and_(p == after[0], or_(d > after[1], and_(d == after[1], i > after[2]))),
+                )
+            )
         if status:
             q = q.where(cases.c.status.in_(list(status)))
         if queue:

@@ -17,6 +17,7 @@ from strawberry.scalars import JSON
 from riskloop.cases.model import PRIORITIES, Case
 from riskloop.domain.labels import LabelEntry, effective
 from riskloop.entrypoints.http.graphql.context import Info, blocking, loaders_of, reads_of, rl_of
+from riskloop.entrypoints.http.graphql.errors import ArgumentError
 from riskloop.entrypoints.http.graphql.pagination import (
     DEFAULT_PAGE,
     Connection,
@@ -335,19 +336,28 @@ class CaseNode:
 async def case_page(
     info: Info, first: int, after: str | None, *, status: list[CaseStatus] | None, **filters: Any
 ) -> Connection[CaseNode]:
-    """Cases in work order (priority, then due time), paged by offset: the order moves as
-    cases are worked, so a live queue can shift between pages."""
+    """Cases in work order (priority, then due time, then id), paged by that key: a case
+    resolved or reprioritised meanwhile shifts no other case between pages."""
     n = page_size(first)
-    start = offset_of(after, "cases")
+    key = position(after, "cases", (int, str, str))
+    start: tuple[int, datetime, str] | None = None
+    if key is not None:
+        try:
+            due = datetime.fromisoformat(key[1])
+        except ValueError:
+            raise ArgumentError("after", "not a cursor of this list") from None
+        if due.tzinfo is None:
+            raise ArgumentError("after", "not a cursor of this list")
+        start = (key[0], due, key[2])
     cases = rl_of(info).cases
     statuses = [s.value for s in status] if status else None
-    found = await blocking(cases.search, status=statuses, limit=n + 1, offset=start, **filters)
+    found = await blocking(cases.search, status=statuses, limit=n + 1, after=start, **filters)
     now = cases.clock()
     return connection(
         found,
         n,
         kind="cases",
-        key=lambda i, _: (start + i,),
+        key=lambda _, c: (c.priority, c.due_at.isoformat(), c.case_id),
         node=lambda c: CaseNode.of(c, now),
         after=after,
     )
