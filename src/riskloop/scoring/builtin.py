@@ -2,8 +2,9 @@
 features). It is what the decision path uses until a trained model is promoted, and the
 shape every model follows: a probability-like score plus the features that raised it.
 
-Each term is ``weight * min(value / scale, cap)``; the score is ``sigmoid(bias + sum)``.
-A missing (null) feature adds nothing.
+Each term is ``weight * value / scale`` held within ``±cap`` (on both sides: an amount far
+below the card's mean must not push the score to zero, nor overflow); the score is
+``sigmoid(bias + sum)``. A missing (null) feature adds nothing.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class PointsScorer:
             x = features.get(t.feature)
             if not isinstance(x, int | float) or isinstance(x, bool) or math.isnan(x):
                 continue
-            part = t.weight * min(float(x) / t.scale, t.cap)
+            part = t.weight * max(-t.cap, min(float(x) / t.scale, t.cap))
             parts[t.feature] = part
             margin += part
         value = 1.0 / (1.0 + math.exp(-margin))
