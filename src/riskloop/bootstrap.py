@@ -28,6 +28,7 @@ from riskloop.adapters.sql import (
 from riskloop.adapters.sql.access import SqlAccessStore
 from riskloop.adapters.sql.audit import SqlAuditStore
 from riskloop.adapters.sql.cases import SqlCaseStore
+from riskloop.adapters.sql.entity_index import SqlEntityIndex
 from riskloop.adapters.sql.feature_backlog import SqlFeatureBacklog
 from riskloop.adapters.sql.monitoring import SqlMonitoring
 from riskloop.adapters.sql.outbox import SqlOutbox
@@ -57,6 +58,7 @@ from riskloop.service.cases import CaseService
 from riskloop.service.catalog import CatalogService
 from riskloop.service.credit import CreditService
 from riskloop.service.decisions import DecisionService
+from riskloop.service.entity_index import EntityIndexer
 from riskloop.service.features import FeatureService, iterate_log
 from riskloop.service.kyc import KycService
 from riskloop.service.labels import LabelService
@@ -101,6 +103,7 @@ class Riskloop:
     retention: RetentionService
     access: AccessService
     audit: AuditService
+    entities: EntityIndexer
     outbox: SqlOutbox | None = None  # publishing on (RISKLOOP_BUS=nats): what the relay drains
 
     def close(self) -> None:
@@ -312,6 +315,7 @@ def build(
             SqlAccessStore(engine), vault, session_ttl=timedelta(hours=settings.session_hours)
         ),
         audit=AuditService(SqlAuditStore(engine), keyring.audit_key),
+        entities=EntityIndexer(events, SqlEntityIndex(engine)),
         outbox=SqlOutbox(engine) if publish is not None else None,
     )
 

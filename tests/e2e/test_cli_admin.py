@@ -37,7 +37,7 @@ def test_contracts_export_writes_one_json_schema_per_contract(tmp_path: Path) ->
 def test_db_upgrade_reports_the_revision(tmp_path: Path) -> None:
     result = _run(tmp_path, "db", "upgrade")
     assert result.returncode == 0, result.stderr
-    assert "revision 0010" in result.stdout
+    assert "revision 0011" in result.stdout
 
 
 def test_keys_rotate_then_retire_the_old_version(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pyotp
@@ -20,10 +21,12 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from starlette.websockets import WebSocketDisconnect
 
+from riskloop.adapters.sql.entity_index import SqlEntityIndex
 from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
 from riskloop.entrypoints.http import create_app
 from riskloop.entrypoints.http.graphql import MAX_DEPTH, MAX_NODES
+from riskloop.service.entity_index import EntityIndexer
 from tests.support.factories import EMAIL, HOLDER, IBAN, PANS, card_payment, transfer
 from tests.support.playbooks import review_large_payments
 
@@ -586,15 +589,20 @@ def test_an_entity_is_found_where_its_features_find_it_on_every_store(any_rl: Ri
         ).json()
         entities = {e["type"]: e["key"] for e in body["data"]["decision"]["entities"]}
         assert entities["PAYEE"].startswith("h_") and entities["ACCOUNT"] == "acc-7"
-        assert found("CUSTOMER", "cus-a") == ["e-1", "e-2"]
-        assert found("CARD", PANS[2]) == ["e-1", "e-2"]
-        assert found("DEVICE", "dev-1") == ["e-1"]
-        assert found("DEVICE", "fp-9") == ["e-2"]  # e-3's device is dev-2: its id comes first
-        assert found("ACCOUNT", "acc-7") == ["t-1"]
-        assert found("PAYEE", entities["PAYEE"]) == ["t-1"]
-        assert found("TERMINAL", "t-9") == ["e-1", "e-2", "e-3"]
-        assert found("EVENT", "e-3") == ["e-3"]
-        assert found("CUSTOMER", "nobody") == []
+        # Matched in the events' JSON (not indexed yet), then through the entity index.
+        for indexed in (False, True):
+            if indexed:
+                store = SqlEntityIndex(rl.engine)
+                assert EntityIndexer(rl.events, store, lag=timedelta(0)).catch_up() == 4
+            assert found("CUSTOMER", "cus-a") == ["e-1", "e-2"]
+            assert found("CARD", PANS[2]) == ["e-1", "e-2"]
+            assert found("DEVICE", "dev-1") == ["e-1"]
+            assert found("DEVICE", "fp-9") == ["e-2"]  # e-3's device is dev-2: id comes first
+            assert found("ACCOUNT", "acc-7") == ["t-1"]
+            assert found("PAYEE", entities["PAYEE"]) == ["t-1"]
+            assert found("TERMINAL", "t-9") == ["e-1", "e-2", "e-3"]
+            assert found("EVENT", "e-3") == ["e-3"]
+            assert found("CUSTOMER", "nobody") == []
 
 
 def test_cases_page_by_their_place_in_the_queue_so_working_it_skips_none(

@@ -23,7 +23,7 @@ def _stored(rl: Riskloop, payload: dict[str, object]):  # type: ignore[no-untype
 
 
 def test_migrations_create_the_schema_at_head(any_rl: Riskloop) -> None:
-    assert current_revision(any_rl.engine) == head_revision() == "0010"
+    assert current_revision(any_rl.engine) == head_revision() == "0011"
     tables = set(inspect(any_rl.engine).get_table_names())
     assert {
         "event_log",

@@ -353,6 +353,9 @@ def run(opts: Options, ui: Steps, *, serve: Callable[[Report], None] | None = No
         with report.timed("train"):
             ui.step("training a fraud model on the history (point in time) and promoting it")
             train_and_promote(rl, live_from, report)
+        with report.timed("index"):  # now, not in the server's follower during the replay
+            ui.step("indexing the history by customer, account, device, IP and e-mail")
+            report.facts["indexed"] = rl.entities.catch_up(rounds=1_000_000)
         key = local_access(rl, opts, report)
         server = Server(rl, opts.port)
         url = server.start()

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from riskloop.adapters.sql._dialect import chunks, insert_ignoring_conflicts
 from riskloop.adapters.sql.catalog import SqlAuditLog
+from riskloop.adapters.sql.entity_index import forget as forget_entities
 from riskloop.adapters.sql.schema import (
     auth_failures,
     case_items,
@@ -122,6 +123,7 @@ class _Batch:
             # A label event's row in the label index goes with it.
             ids = [e.event_id for e in part]
             self.conn.execute(delete(labels).where(_in(labels.c.label_id, ids)))
+        forget_entities(self.conn, [e.seq for e in events])
 
     def anonymise_events(self, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
         if not changes:
@@ -137,6 +139,9 @@ class _Batch:
             )
         )
         self.conn.execute(stmt, [{"_seq": seq, "_data": data} for seq, data in changes])
+        # Its keyed hashes are gone from the event: from the entity index too. An event the
+        # index had not reached yet is indexed from its anonymised payload (no hashes).
+        forget_entities(self.conn, [seq for seq, _ in changes])
 
     def purge_other(
         self, name: str, before: datetime, holds: Holds, *, limit: int, dry_run: bool

@@ -608,6 +608,26 @@ feature_backlog = Table(
     sqlite_autoincrement=True,
 )
 
+# -- the entities each stored event names (migration 0011) -----------------------------------
+
+# Built behind the log by the server's follower (service/entity_index.py), never on the write
+# path: "the decisions about customer X" without a scan. ``position``: the log seq up to which
+# events are indexed; newer events are matched in their JSON (a short tail).
+entity_index = Table(
+    "entity_index",
+    metadata,
+    Column("entity", String(16), primary_key=True),
+    Column("value", String(200), primary_key=True),
+    Column("seq", Id64, primary_key=True),
+    Index("ix_entity_index_seq", "seq"),  # retention removes an event's rows by seq
+)
+index_positions = Table(
+    "index_positions",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", Id64, nullable=False),
+)
+
 # -- the outbox of messages owed to the bus (migration 0009) ---------------------------------
 
 # Written in the transaction of the record it announces; the relay deletes a row once the bus

@@ -87,6 +87,7 @@ def _follow_log(rl: Riskloop, stop: threading.Event, every_s: float) -> None:
                         log.warning("canary %s: %s", found["canary_id"], found["action"])
             if rl.models.slots.refresh():
                 log.info("models now serving: %s", rl.models.slots.serving())
+            rl.entities.catch_up()  # last: a slow catch-up after an import delays nothing
         except Exception:  # keep following; the next round retries
             log.exception("catching up with other processes failed")
 

@@ -255,6 +255,14 @@ class QueueCollector(Collector):
         family.add_metric([], self.rl.features.missed_count())
         return family
 
+    def _entity_index(self) -> Metric:
+        family = GaugeMetricFamily(
+            "riskloop_entity_index_behind",
+            "Log positions not yet in the entity index (matched in their JSON meanwhile)",
+        )
+        family.add_metric([], self.rl.entities.store.behind())
+        return family
+
     def _canaries(self) -> Metric:
         family = GaugeMetricFamily(
             "riskloop_canary_share",
@@ -273,6 +281,7 @@ class QueueCollector(Collector):
             ("riskloop_monitor_status", self._monitor_status),
             ("riskloop_drift_psi", self._drift),
             ("riskloop_canary_share", self._canaries),
+            ("riskloop_entity_index_behind", self._entity_index),
         ]
         if self.rl.outbox is not None:  # publishing on (RISKLOOP_BUS=nats)
             reads.append(("riskloop_outbox_depth", self._outbox_depth))

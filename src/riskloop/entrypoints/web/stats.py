@@ -17,8 +17,10 @@ from typing import Any
 
 from sqlalchemy import Engine, String, and_, cast, func, select
 
+from riskloop.adapters.sql.entity_index import events_about
 from riskloop.adapters.sql.schema import case_items, decisions, event_log, labels, tasks
 from riskloop.ledger.records import Decision
+from riskloop.service.entity_index import INDEXED
 
 OUTCOMES = ("approve", "review", "challenge", "decline")
 LATENCY_SAMPLE = 20_000  # the newest decisions of the hour, enough for a stable p99
@@ -32,7 +34,7 @@ ENTITY_PATHS: dict[str, tuple[str, ...]] = {
     "email": ("email_hash",),
     "merchant": ("merchant", "id"),
 }
-# Entities without an index are matched by scanning a bounded window of decisions.
+# Merchants (not in the entity index) are matched by scanning a bounded window of decisions.
 UNINDEXED_WINDOW = timedelta(days=7)
 
 
@@ -182,14 +184,17 @@ def decisions_of(
     limit: int = 10,
 ) -> list[Decision]:
     """The newest decisions on events that name the entity. A card is found through the
-    event log's card-token index; other entities by their field in the events, within
-    ``since`` (default: the last 7 days) to bound the scan."""
+    event log's card-token index, a customer, account, device, IP or e-mail through the
+    entity index (where the features find it); a merchant by its field in the events,
+    within ``since`` (default: the last 7 days) to bound the scan."""
     if kind not in ENTITY_PATHS:
         raise ValueError(f"unknown entity kind {kind!r}")
     joined = decisions.join(event_log, event_log.c.event_id == decisions.c.event_id)
     where = []
     if kind == "card":
         where.append(event_log.c.card_token == key)
+    elif kind in INDEXED:
+        where.append(event_log.c.seq.in_(events_about(kind, key)))
     else:
         value = event_log.c.data[ENTITY_PATHS[kind]].as_string()
         where.append(cast(value, String) == key)

@@ -5,9 +5,10 @@ joined.
 An entity's key is where the feature engine finds it in the stored event
 (``features.ENTITY_KEYS``, the first path present), so "the decisions of card tok_..." are
 the decisions the card's features counted. A card is found through the indexed
-``card_token`` column; other entities through the event's JSON, which is a scan of the
-decisions newest first until a page is full: quick for an active entity, slow for a rare
-one in a large ledger (an entity index would be a migration of its own).
+``card_token`` column; customers, accounts, devices, IPs, e-mails and payees through the
+entity index (``service/entity_index.py``); merchants, terminals and BINs through the
+event's JSON, a scan of the decisions newest first until a page is full (each names many
+payments, so a page fills quickly).
 """
 
 from __future__ import annotations
@@ -15,22 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from sqlalchemy import ColumnElement, Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from riskloop.adapters.sql.entity_index import events_about, in_event
 from riskloop.adapters.sql.schema import case_items, decisions, event_log
 from riskloop.errors import StorageError
-from riskloop.features import ENTITY_KEYS
 from riskloop.ledger.records import Decision
+from riskloop.service.entity_index import INDEXED
 
 EVENT = "event"  # a case about an event with no entity (cases.model.entity_of)
-
-
-def _json_text(path: str) -> ColumnElement[Any]:
-    parts = path.split(".")
-    node = event_log.c.data[parts[0]] if len(parts) == 1 else event_log.c.data[tuple(parts)]
-    text: ColumnElement[Any] = node.as_string()
-    return text
 
 
 def _entity_is(entity_type: str, key: str) -> ColumnElement[bool]:
@@ -38,9 +33,9 @@ def _entity_is(entity_type: str, key: str) -> ColumnElement[bool]:
         return decisions.c.event_id == key
     if entity_type == "card":  # card payments carry their token in an indexed column
         return event_log.c.card_token == key
-    paths = [_json_text(p) for p in ENTITY_KEYS[entity_type]]
-    found = paths[0] if len(paths) == 1 else func.coalesce(*paths)
-    return found == key
+    if entity_type in INDEXED:
+        return event_log.c.seq.in_(events_about(entity_type, key))
+    return in_event(entity_type, key)
 
 
 class GraphReads:
