@@ -20,11 +20,12 @@ from sqlalchemy import Engine, String, and_, cast, func, select
 from riskloop.adapters.sql.entity_index import events_about
 from riskloop.adapters.sql.schema import case_items, decisions, event_log, labels, tasks
 from riskloop.ledger.records import Decision
-from riskloop.service.entity_index import INDEXED
+from riskloop.service.entity_index import INDEXED, entity_keys
 
 OUTCOMES = ("approve", "review", "challenge", "decline")
 LATENCY_SAMPLE = 20_000  # the newest decisions of the hour, enough for a stable p99
-# Where each kind of entity sits in a stored event (card: the token, e-mail: its keyed hash).
+# The kinds of entity the dashboard links, and where a card or a merchant sits in a stored
+# event; the others are found as the entity index finds them (service/entity_index.py).
 ENTITY_PATHS: dict[str, tuple[str, ...]] = {
     "customer": ("customer_id",),
     "account": ("account_id",),
@@ -156,13 +157,21 @@ def overview(engine: Engine, now: datetime, *, minutes: int = 60) -> Overview:
 
 
 def entities_of(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """The entities a stored event names, as ``(kind, key)``.
+    """The entities a stored event names, as ``(kind, key)``; the indexed ones where the
+    entity index (and the features) find them, so each links to a page that lists it.
 
     >>> entities_of({"customer_id": "c-1", "card": {"token": "tok_1"}, "ip": "10.0.0.1"})
     [('customer', 'c-1'), ('card', 'tok_1'), ('ip', '10.0.0.1')]
+    >>> entities_of({"device": {"fingerprint": "fp-1"}})
+    [('device', 'fp-1')]
     """
+    indexed = dict(entity_keys(data))
     found = []
     for kind, path in ENTITY_PATHS.items():
+        if kind in INDEXED:
+            if kind in indexed:
+                found.append((kind, indexed[kind]))
+            continue
         value: Any = data
         for part in path:
             value = value.get(part) if isinstance(value, dict) else None
