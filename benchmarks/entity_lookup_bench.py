@@ -19,13 +19,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import String, and_, cast, create_engine, select, text
+from sqlalchemy import String, and_, cast, select, text
 
 from benchmarks.import_throughput import machine
 from riskloop.adapters.sql.entity_index import SqlEntityIndex
@@ -35,6 +36,7 @@ from riskloop.config import Settings
 from riskloop.entrypoints.web import stats
 from riskloop.service.entity_index import EntityIndexer
 from tests.support.factories import card_payment
+from tests.support.postgres import throwaway_database
 from tests.support.streams import luhn_complete
 
 
@@ -72,11 +74,11 @@ def old_query(rl: Riskloop, key: str, now: datetime) -> int:
         return len(conn.execute(q).all())
 
 
-def timed(call: object, keys: list[str]) -> tuple[float, float]:
+def timed(call: Callable[[str], object], keys: list[str]) -> tuple[float, float]:
     out = []
     for key in keys:
         t = time.perf_counter()
-        call(key)  # type: ignore[operator]
+        call(key)
         out.append((time.perf_counter() - t) * 1e3)
     return statistics.median(out), max(out)
 
@@ -88,47 +90,37 @@ def main() -> None:
     parser.add_argument("--postgres", help="an admin URL: a throwaway database is made there")
     args = parser.parse_args()
     print(machine())
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         env = {"RISKLOOP_DATA_DIR": tmp}
-        admin, name = None, None
         if args.postgres:
-            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
-            name = f"riskloop_bench_{uuid.uuid4().hex[:8]}"
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
-            env["RISKLOOP_DATABASE_URL"] = args.postgres.rsplit("/", 1)[0] + f"/{name}"
+            made = throwaway_database(args.postgres, prefix="riskloop_bench")
+            env["RISKLOOP_DATABASE_URL"] = stack.enter_context(made)
         rl = build(Settings.from_env(env))
-        try:
-            t = time.perf_counter()
-            customers = populate(rl, args.events)
-            print(f"decided {args.events:,} events in {time.perf_counter() - t:.1f} s")
-            now = datetime.now(UTC) + timedelta(minutes=1)
-            keys = random.Random(1).sample(customers, args.lookups)
+        stack.callback(rl.close)  # before the database is dropped
+        t = time.perf_counter()
+        customers = populate(rl, args.events)
+        print(f"decided {args.events:,} events in {time.perf_counter() - t:.1f} s")
+        now = datetime.now(UTC) + timedelta(minutes=1)
+        keys = random.Random(1).sample(customers, args.lookups)
 
-            def new(key: str) -> int:
-                return len(stats.decisions_of(rl.engine, "customer", key, now=now))
+        def new(key: str) -> int:
+            return len(stats.decisions_of(rl.engine, "customer", key, now=now))
 
-            before = timed(lambda k: old_query(rl, k, now), keys)
-            rows = [("before the index: JSON within 7 days", before)]
-            rows.append(("entity index, nothing indexed yet (all tail)", timed(new, keys)))
-            indexer = EntityIndexer(rl.events, SqlEntityIndex(rl.engine), lag=timedelta(0))
-            t = time.perf_counter()
-            done = indexer.catch_up(rounds=10_000)
-            spent = time.perf_counter() - t
-            if args.postgres:  # as autovacuum would soon: the planner's figures for new rows
-                with rl.engine.connect() as conn:
-                    conn.execute(text("ANALYZE"))
-            rows.append(("entity index, caught up", timed(new, keys)))
-            print(f"catch-up: {done:,} events in {spent:.2f} s ({done / spent:,.0f} events/s)")
-            print("\n| customer's newest 10 decisions | p50 ms | max ms |\n|---|---|---|")
-            for label, (p50, worst) in rows:
-                print(f"| {label} | {p50:.2f} | {worst:.2f} |")
-        finally:
-            rl.close()
-            if admin is not None:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+        before = timed(lambda k: old_query(rl, k, now), keys)
+        rows = [("before the index: JSON within 7 days", before)]
+        rows.append(("entity index, nothing indexed yet (all tail)", timed(new, keys)))
+        indexer = EntityIndexer(rl.events, SqlEntityIndex(rl.engine), lag=timedelta(0))
+        t = time.perf_counter()
+        done = indexer.catch_up(rounds=10_000)
+        spent = time.perf_counter() - t
+        if args.postgres:  # as autovacuum would soon: the planner's figures for new rows
+            with rl.engine.connect() as conn:
+                conn.execute(text("ANALYZE"))
+        rows.append(("entity index, caught up", timed(new, keys)))
+        print(f"catch-up: {done:,} events in {spent:.2f} s ({done / spent:,.0f} events/s)")
+        print("\n| customer's newest 10 decisions | p50 ms | max ms |\n|---|---|---|")
+        for label, (p50, worst) in rows:
+            print(f"| {label} | {p50:.2f} | {worst:.2f} |")
 
 
 if __name__ == "__main__":

@@ -20,11 +20,9 @@ own stream. The events are same-instant card payments, as in the crash test: a c
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +31,6 @@ from typing import Any
 import orjson
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from riskloop.bootstrap import Riskloop, build
 from riskloop.config import Settings
@@ -52,11 +49,9 @@ from tests.support.jetstream import (
     wait_for_progress,
     worker_env,
 )
+from tests.support.postgres import PG_ADMIN_URL, database_or_skip
 from tests.support.redis_server import PrivateRedis
 
-PG_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CARDS, PER_CARD = 6, 150  # 900 events
 WORKERS, CONCURRENCY = 2, 8
 IN_FLIGHT = WORKERS * CONCURRENCY
@@ -71,20 +66,8 @@ def stream() -> Iterator[tuple[str, Subjects]]:
 @pytest.fixture
 def database() -> Iterator[tuple[str, str]]:
     """A database of the test's own: (name, URL)."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"riskloop_fault_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"PostgreSQL not reachable: {exc.orig}")
-    yield name, PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    for url in database_or_skip("riskloop_fault"):
+        yield url.rsplit("/", 1)[1], url
 
 
 @pytest.fixture

@@ -54,8 +54,8 @@ def _behind(rl: Riskloop) -> float:
     return float(family.samples[0].value)
 
 
-def _indexer(rl: Riskloop, **options: object) -> EntityIndexer:
-    return EntityIndexer(rl.events, SqlEntityIndex(rl.engine), lag=timedelta(0), **options)  # type: ignore[arg-type]
+def _indexer(rl: Riskloop, batch: int = 5000) -> EntityIndexer:
+    return EntityIndexer(rl.events, SqlEntityIndex(rl.engine), lag=timedelta(0), batch=batch)
 
 
 QUERIES = [

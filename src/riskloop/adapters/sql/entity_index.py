@@ -77,9 +77,12 @@ class SqlEntityIndex:
 
     def behind(self) -> int:
         """Log positions past the index's position (the tail a lookup matches in JSON)."""
-        with self.engine.connect() as conn:
-            head = conn.execute(select(func.max(event_log.c.seq))).scalar_one_or_none() or 0
-        return max(0, int(head) - self.position())
+        try:
+            with self.engine.connect() as conn:
+                head = conn.execute(select(func.max(event_log.c.seq))).scalar_one_or_none()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"entity index read failed: {type(exc).__name__}") from exc
+        return max(0, int(head or 0) - self.position())
 
     def add(self, rows: Sequence[tuple[str, str, int]], position: int) -> None:
         try:

@@ -49,9 +49,16 @@ class SqlFeatureBacklog:
             raise StorageError(f"feature backlog write failed: {type(exc).__name__}") from exc
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(feature_backlog)).scalar_one())
+        try:
+            with self.engine.connect() as conn:
+                q = select(func.count()).select_from(feature_backlog)
+                return int(conn.execute(q).scalar_one())
+        except SQLAlchemyError as exc:
+            raise StorageError(f"feature backlog read failed: {type(exc).__name__}") from exc
 
     def clear(self) -> int:
-        with self.engine.begin() as conn:
-            return int(conn.execute(delete(feature_backlog)).rowcount or 0)
+        try:
+            with self.engine.begin() as conn:
+                return int(conn.execute(delete(feature_backlog)).rowcount or 0)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"feature backlog write failed: {type(exc).__name__}") from exc
